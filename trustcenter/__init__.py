@@ -1,0 +1,82 @@
+"""trustcenter: an open-source GDPR trust center."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error pages, CLI."""
+    from trustcenter import config as settings
+
+    instance_path = Path(os.environ.get("TRUSTCENTER_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    resolved = settings.resolve(config, os.environ, instance_path, PROJECT_ROOT)
+    app.config.update(_flask_settings(resolved))
+    app.config.update(resolved)
+
+    _init_extensions(app)
+    _init_content(app)
+    _register_blueprints(app)
+
+    from trustcenter import errors, headers, templating
+
+    errors.init_errors(app)
+    headers.init_headers(app)
+    templating.init_templating(app)
+    return app
+
+
+def _flask_settings(resolved: Mapping[str, Any]) -> dict[str, Any]:
+    production = resolved["ENV"] == "production"
+    return {
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "tc_session",
+        "TESTING": resolved["ENV"] == "testing",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Static URLs carry a content hash, so browsers may keep them for a year.
+        "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
+    }
+
+
+def _init_extensions(app: Flask) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from trustcenter.extensions import csrf, db, htmx
+
+    db.configure(app.config["DATABASE_URL"])
+    app.teardown_appcontext(db.remove)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    if app.config["TRUST_PROXY"]:
+        # Only behind a proxy we run: otherwise clients could claim HTTPS or any IP.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+
+def _init_content(app: Flask) -> None:
+    from trustcenter.faq.content import ContentStore
+    from trustcenter.pagecache import PageCache
+
+    watch = app.config["ENV"] == "development"
+    app.extensions["content"] = ContentStore(app.config["CONTENT_DIR"], watch=watch)
+    app.extensions["page_cache"] = PageCache()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from trustcenter.faq.routes import bp as faq_bp
+    from trustcenter.public.routes import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(faq_bp)

@@ -1,0 +1,144 @@
+"""Settings from `TRUSTCENTER_*` environment variables and the instance folder.
+
+Development generates its own secret into `instance/`; production refuses to
+start until every secret is configured, and names the one that is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "TRUSTCENTER_"
+DEV_SECRET_FILE = "secret_key"
+# Secrets shorter than this are typos or placeholders, not keys.
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message names it and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    kind: type = str
+
+
+# The reference list; docs/configuration.md documents each one.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "development"),
+    Setting("SECRET_KEY", None),
+    Setting("DATABASE_URL", None),
+    Setting("CONTENT_DIR", None),
+    Setting("SITE_URL", None),
+    Setting("TRUST_PROXY", False, bool),
+    Setting("MAX_CONTENT_LENGTH", 1024 * 1024, int),
+    Setting("MAX_QUERY_LENGTH", 2048, int),
+)
+
+
+def _parse(value: str, kind: type) -> Any:
+    if kind is bool:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if kind is int:
+        return int(value)
+    return value
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Read every known setting from `TRUSTCENTER_*` variables."""
+    found: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(ENV_PREFIX + setting.name)
+        if raw is None or raw == "":
+            continue
+        try:
+            found[setting.name] = _parse(raw, setting.kind)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{ENV_PREFIX}{setting.name} must be a {setting.kind.__name__}, got {raw!r}"
+            ) from exc
+    return found
+
+
+def defaults() -> dict[str, Any]:
+    return {s.name: s.default for s in SETTINGS}
+
+
+def read_secret_file(instance_path: Path, name: str) -> str | None:
+    """Return a secret stored as a file in the instance folder, if present."""
+    path = instance_path / name
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+def development_secret(instance_path: Path) -> str:
+    """Create (once) and return a random secret key kept in `instance/`."""
+    existing = read_secret_file(instance_path, DEV_SECRET_FILE)
+    if existing:
+        return existing
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path = instance_path / DEV_SECRET_FILE
+    path.write_text(value + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return value
+
+
+def resolve(
+    overrides: Mapping[str, Any] | None,
+    environ: Mapping[str, str],
+    instance_path: Path,
+    root_path: Path,
+) -> dict[str, Any]:
+    """Merge defaults, instance secrets, environment and explicit overrides, then check."""
+    config = defaults()
+    config.update(from_environment(environ))
+    config.update(overrides or {})
+    if config["ENV"] not in {"development", "production", "testing"}:
+        raise ConfigError(
+            f"{ENV_PREFIX}ENV must be development, production or testing, not {config['ENV']!r}"
+        )
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = read_secret_file(instance_path, "secret_key.prod")
+    if config["ENV"] == "production":
+        check_production(config)
+        if config["SECRET_KEY"] == read_secret_file(instance_path, DEV_SECRET_FILE):
+            raise ConfigError(
+                f"{ENV_PREFIX}SECRET_KEY is the development secret from instance/{DEV_SECRET_FILE}; "
+                "production needs its own."
+            )
+    elif not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = development_secret(instance_path)
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{instance_path / 'trustcenter.db'}"
+    if not config["CONTENT_DIR"]:
+        config["CONTENT_DIR"] = str(root_path / "content")
+    return config
+
+
+def check_production(config: Mapping[str, Any]) -> None:
+    """Refuse unsafe production settings, naming the setting to fix."""
+    secret = config.get("SECRET_KEY")
+    if not secret:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET_KEY is not set. Production needs a random secret of at least "
+            f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+            "in the environment or in instance/secret_key.prod."
+        )
+    if len(secret) < MIN_SECRET_LENGTH or secret in KNOWN_DEVELOPMENT_SECRETS:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET_KEY is too short or a known development value; "
+            f"generate a random one of at least {MIN_SECRET_LENGTH} characters."
+        )
+    if config.get("DEBUG"):
+        raise ConfigError("Debug mode is on; production must run with DEBUG off.")
+
+
+KNOWN_DEVELOPMENT_SECRETS = frozenset({"dev", "development", "secret", "changeme", "testing"})

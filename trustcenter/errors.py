@@ -1,0 +1,50 @@
+"""Error pages in the site's design, and the request-size guard."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, abort, current_app, render_template, request
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Check the form or link and try again."),
+    403: ("Not allowed", "You do not have access to this page."),
+    404: ("Page not found", "There is nothing at this address. Try the FAQ or search instead."),
+    405: ("Method not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "What you sent is larger than we accept. Send something smaller."),
+    414: ("Address too long", "The address or search is longer than we accept. Shorten it and try again."),
+    429: ("Too many attempts", "Please wait a minute before trying again."),
+    500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
+}
+
+
+def render_error(status: int) -> Response:
+    title, message = MESSAGES.get(status, (f"Error {status}", "The request could not be completed."))
+    try:
+        body = render_template("errors/error.html", status=status, title=title, message=message)
+    except Exception:  # the error page itself must never fail
+        current_app.logger.exception("error page failed to render")
+        body = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+    return Response(body, status=status, mimetype="text/html")
+
+
+def handle_http_error(error: HTTPException) -> Response:
+    response = render_error(error.code or 500)
+    if error.code == 405 and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def handle_unexpected_error(error: Exception) -> Response:
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(500)
+
+
+def reject_oversized_query() -> None:
+    if len(request.environ.get("QUERY_STRING", "")) > current_app.config["MAX_QUERY_LENGTH"]:
+        abort(414)
+
+
+def init_errors(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+    app.before_request(reject_oversized_query)

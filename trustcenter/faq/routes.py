@@ -1,0 +1,67 @@
+"""Public FAQ pages: the whole FAQ, one section, search, the changelog and its feed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
+
+from trustcenter.extensions import db
+from trustcenter.faq import service
+from trustcenter.faq.content import Content
+from trustcenter.faq.search import search as search_content
+from trustcenter.htmx import render
+from trustcenter.pagecache import public_page
+
+bp = Blueprint("faq", __name__, template_folder="templates")
+
+MAX_QUERY_CHARS = 200
+
+
+def current_content() -> Content:
+    return current_app.extensions["content"].current()
+
+
+@bp.get("/faq")
+@public_page
+def index() -> Response:
+    return render("faq/index.html", content=current_content())
+
+
+@bp.get("/faq/<slug>")
+@public_page
+def section(slug: str) -> Response:
+    content = current_content()
+    found = content.section(slug)
+    if found is None:
+        abort(404)
+    return render("faq/section.html", content=content, section=found)
+
+
+@bp.get("/faq/search")
+def search() -> Response:
+    query = request.args.get("q", "").strip()
+    error = None
+    if len(query) > MAX_QUERY_CHARS:
+        error = f"Searches are limited to {MAX_QUERY_CHARS} characters; shorten yours and try again."
+        query = query[:MAX_QUERY_CHARS]
+    content = current_content()
+    hits = [] if error else search_content(content, query)
+    response = render("faq/search.html", block="results", content=content,
+                      query=query, hits=hits, error=error)
+    if error:
+        response.status_code = 400
+    return response
+
+
+@bp.get("/changelog", endpoint="changelog")
+def changelog() -> Response:
+    entries = service.changelog(db.session())
+    return render("faq/changelog.html", entries=entries)
+
+
+@bp.get("/changelog.atom", endpoint="feed")
+def feed() -> Response:
+    entries = service.changelog(db.session(), limit=20)
+    body = render_template("faq/changelog.atom", entries=entries, content=current_content())
+    response = make_response(body)
+    response.mimetype = "application/atom+xml"
+    return response
