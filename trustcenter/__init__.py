@@ -15,7 +15,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, error pages, CLI."""
     from trustcenter import config as settings
 
-    instance_path = Path(os.environ.get("TRUSTCENTER_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    instance_path = Path(
+        (config or {}).get("INSTANCE_PATH")
+        or os.environ.get("TRUSTCENTER_INSTANCE_PATH")
+        or PROJECT_ROOT / "instance"
+    )
     app = Flask(
         __name__,
         instance_path=str(instance_path),
@@ -29,11 +33,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_content(app)
     _register_blueprints(app)
 
-    from trustcenter import errors, headers, templating
+    from trustcenter import cli, errors, headers, templating
 
     errors.init_errors(app)
     headers.init_headers(app)
     templating.init_templating(app)
+    cli.register_commands(app)
     return app
 
 

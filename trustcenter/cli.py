@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from trustcenter import create_app
@@ -15,7 +15,13 @@ def cli() -> None:
     """Manage the trust center."""
 
 
-@cli.group("db")
+def register_commands(app: Flask) -> None:
+    """Attach every command group to the app, so `flask` and `trustcenter` both see them."""
+    for command in (db_group, content_group, demo):
+        app.cli.add_command(command)
+
+
+@click.group("db")
 def db_group() -> None:
     """Database schema migrations."""
 
@@ -52,7 +58,7 @@ def db_revision(message: str) -> None:
     migrate.revision(db.engine, message)
 
 
-@cli.group("content")
+@click.group("content")
 def content_group() -> None:
     """The Markdown FAQ in the content folder."""
 
@@ -81,7 +87,7 @@ def content_publish(note: str) -> None:
         click.echo(f"Published content version {content.version[:12]}.")
 
 
-@cli.command("demo")
+@click.command("demo")
 @with_appcontext
 def demo() -> None:
     """Load synthetic demo data; running it again changes nothing."""

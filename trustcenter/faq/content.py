@@ -167,14 +167,16 @@ def _read_front_matter(path: Path, root: Path) -> tuple[dict[str, Any], str, int
     try:
         post = frontmatter.loads(raw)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # The context mark points at the construct that broke, the problem mark where parsing gave up.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         raise ContentError(name, line, f"broken front matter: {getattr(exc, 'problem', exc)}") from None
     except ValueError as exc:
         raise ContentError(name, 1, f"broken front matter: {exc}") from None
-    front_end = raw.find("\n---", 3)
-    body_start_line = raw.count("\n", 0, front_end + 4) + 2 if front_end >= 0 else 1
-    return dict(post.metadata), post.content, body_start_line
+    # The parser strips the body, so find where it really starts for line numbers.
+    front_end = raw.find("\n---", 3) + 4
+    body_offset = raw.find(post.content, front_end) if post.content else front_end
+    return dict(post.metadata), post.content, raw.count("\n", 0, max(body_offset, 0)) + 1
 
 
 def _require(meta: dict[str, Any], key: str, kind: type, name: Path) -> Any:

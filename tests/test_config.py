@@ -1,0 +1,76 @@
+"""Settings: environment parsing, development secrets, production refusal."""
+
+from pathlib import Path
+
+import pytest
+
+from trustcenter import create_app
+from trustcenter.config import ConfigError, resolve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_environment_variables_are_read_with_prefix(tmp_path):
+    config = resolve(None, {"TRUSTCENTER_DATABASE_URL": "sqlite:///x.db", "TRUSTCENTER_TRUST_PROXY": "yes",
+                            "TRUSTCENTER_MAX_CONTENT_LENGTH": "2048"}, tmp_path, ROOT)
+    assert config["DATABASE_URL"] == "sqlite:///x.db"
+    assert config["TRUST_PROXY"] is True
+    assert config["MAX_CONTENT_LENGTH"] == 2048
+
+
+def test_bad_integer_setting_names_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match="TRUSTCENTER_MAX_CONTENT_LENGTH"):
+        resolve(None, {"TRUSTCENTER_MAX_CONTENT_LENGTH": "lots"}, tmp_path, ROOT)
+
+
+def test_development_generates_and_reuses_a_secret_in_instance(tmp_path):
+    first = resolve(None, {}, tmp_path, ROOT)
+    second = resolve(None, {}, tmp_path, ROOT)
+    assert len(first["SECRET_KEY"]) >= 32
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_database_defaults_to_sqlite_in_instance(tmp_path):
+    config = resolve(None, {}, tmp_path, ROOT)
+    assert config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'trustcenter.db'}"
+
+
+def test_production_refuses_to_start_without_secret(tmp_path):
+    with pytest.raises(ConfigError, match="TRUSTCENTER_SECRET_KEY is not set"):
+        create_app({"ENV": "production", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_production_refuses_short_or_known_secret(tmp_path):
+    with pytest.raises(ConfigError, match="too short"):
+        resolve({"ENV": "production", "SECRET_KEY": "changeme"}, {}, tmp_path, ROOT)
+
+
+def test_production_refuses_the_generated_development_secret(tmp_path):
+    dev = resolve(None, {}, tmp_path, ROOT)["SECRET_KEY"]
+    with pytest.raises(ConfigError, match="development secret"):
+        resolve({"ENV": "production"}, {"TRUSTCENTER_SECRET_KEY": dev}, tmp_path, ROOT)
+
+
+def test_production_refuses_debug(tmp_path):
+    with pytest.raises(ConfigError, match="Debug"):
+        resolve({"ENV": "production", "SECRET_KEY": "s" * 48, "DEBUG": True}, {}, tmp_path, ROOT)
+
+
+def test_production_reads_secret_from_instance_file(tmp_path):
+    (tmp_path / "secret_key.prod").write_text("p" * 48)
+    config = resolve({"ENV": "production"}, {}, tmp_path, ROOT)
+    assert config["SECRET_KEY"] == "p" * 48
+
+
+def test_production_sets_secure_session_cookie(tmp_path):
+    app = create_app({"ENV": "production", "SECRET_KEY": "s" * 48, "INSTANCE_PATH": str(tmp_path),
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_unknown_environment_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="must be development, production or testing"):
+        resolve({"ENV": "staging"}, {}, tmp_path, ROOT)
