@@ -63,7 +63,18 @@ def test_production_reads_secret_from_instance_file(tmp_path):
     assert config["SECRET_KEY"] == "p" * 48
 
 
-def test_production_sets_secure_session_cookie(tmp_path):
+@pytest.fixture
+def production_keys(monkeypatch):
+    import secrets
+
+    from trustcenter.crypto.keys import encode_key, new_master_key_entry
+
+    monkeypatch.setenv("TRUSTCENTER_MASTER_KEY", new_master_key_entry())
+    monkeypatch.setenv("TRUSTCENTER_BLIND_INDEX_KEY", encode_key(secrets.token_bytes(32)))
+    monkeypatch.setenv("TRUSTCENTER_AUDIT_SIGNING_KEY", encode_key(secrets.token_bytes(32)))
+
+
+def test_production_sets_secure_session_cookie(tmp_path, production_keys):
     app = create_app({"ENV": "production", "SECRET_KEY": "s" * 48, "INSTANCE_PATH": str(tmp_path),
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(resolved)
 
     _init_extensions(app)
+    _init_crypto(app)
     _init_content(app)
     _register_blueprints(app)
 
@@ -68,6 +69,20 @@ def _init_extensions(app: Flask) -> None:
     if app.config["TRUST_PROXY"]:
         # Only behind a proxy we run: otherwise clients could claim HTTPS or any IP.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+
+def _init_crypto(app: Flask) -> None:
+    from trustcenter import crypto
+    from trustcenter.crypto.keys import generate_development_keys
+    from trustcenter.extensions import db
+
+    key_dir = Path(app.instance_path) / "keys"
+    production = app.config["ENV"] == "production"
+    if not production:
+        generate_development_keys(key_dir)
+    service = crypto.KeyService(crypto.load_root_keys(os.environ, key_dir, production), db.new_session)
+    crypto.install(service)
+    app.extensions["keys"] = service
 
 
 def _init_content(app: Flask) -> None:
