@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import secrets
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from trustcenter import PROJECT_ROOT, create_app, migrate
@@ -26,26 +28,39 @@ def database_backends() -> list[str]:
     return ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
-def _reset_postgresql(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+@contextmanager
+def scratch_postgresql(admin_url: str) -> Iterator[str]:
+    """A throwaway database next to TEST_DATABASE_URL, so parallel runs never collide."""
+    name = f"trustcenter_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        db.configure("sqlite://")  # release pooled connections to the scratch database
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session", params=database_backends())
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A freshly migrated database, once per backend per test session."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
-    else:
-        url = os.environ["TEST_DATABASE_URL"]
-        _reset_postgresql(url)
+        _migrate(url)
+        yield url
+        return
+    with scratch_postgresql(os.environ["TEST_DATABASE_URL"]) as url:
+        _migrate(url)
+        yield url
+
+
+def _migrate(url: str) -> None:
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    return url
 
 
 def empty_all_tables() -> None:
