@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -17,7 +20,7 @@ from werkzeug.serving import make_server
 
 from trustcenter import PROJECT_ROOT, create_app, migrate
 from trustcenter.db import make_engine
-from trustcenter.extensions import db
+from trustcenter.extensions import db, limiter
 from trustcenter.models import metadata
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
@@ -88,6 +91,7 @@ def app_config(database_url: str, tmp_path: Path, content_dir: Path) -> dict:
 @pytest.fixture
 def app(app_config: dict) -> Iterator[Flask]:
     application = create_app(app_config)
+    limiter.reset()  # throttling counters must not leak from one test into the next
     yield application
     db.remove()
     empty_all_tables()
@@ -105,9 +109,14 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def session(app: Flask):
-    """The app's database session, inside an application context."""
-    with app.app_context():
-        yield db.session()
+    """A database session of the test's own, independent of the requests the test makes.
+
+    No application context stays pushed, so each test-client request gets fresh
+    `g` and `current_user`, as in production.
+    """
+    own = db.new_session()
+    yield own
+    own.close()
 
 
 @pytest.fixture
@@ -132,3 +141,109 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
         ],
     }
+
+
+# -- accounts -----------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Person:
+    user_id: str
+    email: str
+    org_id: str
+    role: str
+    password: str = PASSWORD
+    totp_secret: str | None = None
+    # Codes are single-use: each sign-in uses the next time step (the server allows one step of drift).
+    next_step_offset: int = 0
+
+    def next_code(self) -> str:
+        assert self.totp_secret
+        code = totp_code(self.totp_secret, self.next_step_offset)
+        self.next_step_offset += 1
+        return code
+
+
+@pytest.fixture
+def people(app: Flask) -> dict[str, Person]:
+    """Two customer tenants with an admin and a member each, plus staff, DPO and an administrator."""
+    from trustcenter.accounts import mfa, service
+    from trustcenter.accounts.models import CUSTOMER
+
+    made: dict[str, Person] = {}
+    with app.app_context():
+        session = db.session()
+        provider = service.provider_organisation(session, "Cloud Stem")
+        orgs = {"a": service.create_organisation(session, "Tenant A Ltd", CUSTOMER),
+                "b": service.create_organisation(session, "Tenant B Ltd", CUSTOMER)}
+        specs = [("a_admin", "a", "customer_admin"), ("a_member", "a", "customer_member"),
+                 ("b_admin", "b", "customer_admin"), ("b_member", "b", "customer_member"),
+                 ("staff", None, "staff"), ("dpo", None, "dpo"), ("admin", None, "admin")]
+        for key, org_key, role in specs:
+            org = orgs[org_key] if org_key else provider
+            email = f"{key.replace('_', '.')}@{(org_key or 'provider')}.example"
+            user = service.create_user(session, org, email, role, password=PASSWORD,
+                                       first_name=f"First{key.title().replace('_', '')}",
+                                       last_name=f"Last{key.title().replace('_', '')}",
+                                       address=f"{len(made) + 1} Secret Street {key}", country="Wonderland",
+                                       stripe_customer_id=f"cus_{key}_stripe")
+            secret = None
+            if role in ("staff", "dpo", "admin"):
+                secret = mfa.new_secret()
+                user.totp_secret, user.totp_enabled = secret, True
+            made[key] = Person(user.id, email, org.id, role, totp_secret=secret)
+        session.commit()
+    return made
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Auth:
+    """Sign in through the real forms, second factor included."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, person: Person, password: str | None = None, follow: bool = True):
+        page = self.client.get("/account/login")
+        response = self.client.post("/account/login", data={
+            "email": person.email, "password": password or person.password,
+            "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+        if person.totp_secret and response.status_code == 303 and "/login/verify" in response.location:
+            verify = self.client.get("/account/login/verify")
+            response = self.client.post("/account/login/verify", data={
+                "code": person.next_code(),
+                "csrf_token": csrf_token_from(verify.get_data(as_text=True))})
+        return response
+
+    def post(self, path: str, data: dict | None = None, page: str | None = None):
+        source = self.client.get(page or "/account/").get_data(as_text=True)
+        return self.client.post(path, data={**(data or {}), "csrf_token": csrf_token_from(source)})
+
+
+def totp_code(secret: str, offset_steps: int = 0) -> str:
+    import pyotp
+
+    return pyotp.TOTP(secret).at(time.time() + offset_steps * 30)
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback; `smtp_server.mailbox.messages` holds what it accepted."""
+    from tests.smtp import SmtpServer, free_port
+
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()

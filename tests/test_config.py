@@ -49,7 +49,7 @@ def test_production_refuses_short_or_known_secret(tmp_path):
 def test_production_refuses_the_generated_development_secret(tmp_path):
     dev = resolve(None, {}, tmp_path, ROOT)["SECRET_KEY"]
     with pytest.raises(ConfigError, match="development secret"):
-        resolve({"ENV": "production"}, {"TRUSTCENTER_SECRET_KEY": dev}, tmp_path, ROOT)
+        resolve({"ENV": "production", "SMTP_HOST": "smtp.example"}, {"TRUSTCENTER_SECRET_KEY": dev}, tmp_path, ROOT)
 
 
 def test_production_refuses_debug(tmp_path):
@@ -59,7 +59,7 @@ def test_production_refuses_debug(tmp_path):
 
 def test_production_reads_secret_from_instance_file(tmp_path):
     (tmp_path / "secret_key.prod").write_text("p" * 48)
-    config = resolve({"ENV": "production"}, {}, tmp_path, ROOT)
+    config = resolve({"ENV": "production", "SMTP_HOST": "smtp.example"}, {}, tmp_path, ROOT)
     assert config["SECRET_KEY"] == "p" * 48
 
 
@@ -76,6 +76,7 @@ def production_keys(monkeypatch):
 
 def test_production_sets_secure_session_cookie(tmp_path, production_keys):
     app = create_app({"ENV": "production", "SECRET_KEY": "s" * 48, "INSTANCE_PATH": str(tmp_path),
+                      "SMTP_HOST": "smtp.example",
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True

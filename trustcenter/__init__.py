@@ -29,9 +29,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(_flask_settings(resolved))
     app.config.update(resolved)
 
+    if app.config["ENV"] == "testing":
+        from trustcenter.accounts.passwords import use_cheapest_parameters_for_tests
+
+        use_cheapest_parameters_for_tests()
     _init_extensions(app)
     _init_crypto(app)
     _init_content(app)
+    from trustcenter import notify
+
+    notify.init_app(app)
     _register_blueprints(app)
 
     from trustcenter import cli, errors, headers, templating
@@ -44,8 +51,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _flask_settings(resolved: Mapping[str, Any]) -> dict[str, Any]:
+    import datetime as dt
+
     production = resolved["ENV"] == "production"
     return {
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=resolved["SESSION_ABSOLUTE_HOURS"]),
+        "RATELIMIT_STORAGE_URI": resolved["REDIS_URL"] or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -60,12 +72,15 @@ def _flask_settings(resolved: Mapping[str, Any]) -> dict[str, Any]:
 def _init_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from trustcenter.extensions import csrf, db, htmx
+    from trustcenter.accounts.sessions import init_sessions
+    from trustcenter.extensions import csrf, db, htmx, limiter
 
     db.configure(app.config["DATABASE_URL"])
     app.teardown_appcontext(db.remove)
     csrf.init_app(app)
     htmx.init_app(app)
+    limiter.init_app(app)
+    init_sessions(app)
     if app.config["TRUST_PROXY"]:
         # Only behind a proxy we run: otherwise clients could claim HTTPS or any IP.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
@@ -95,8 +110,14 @@ def _init_content(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from trustcenter.access import enforce_declared_access
+    from trustcenter.accounts.routes import bp as accounts_bp
     from trustcenter.faq.routes import bp as faq_bp
     from trustcenter.public.routes import bp as public_bp
+    from trustcenter.staff.routes import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(faq_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(staff_bp)
+    app.before_request(enforce_declared_access)

@@ -17,7 +17,12 @@ def cli() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app, so `flask` and `trustcenter` both see them."""
-    for command in (db_group, content_group, demo):
+    from trustcenter.accounts.cli import orgs_group, users_group
+    from trustcenter.audit.cli import audit_group, retention_group
+    from trustcenter.notify.cli import worker_command
+
+    for command in (db_group, content_group, demo, keys_group, orgs_group, users_group, worker_command,
+                    audit_group, retention_group):
         app.cli.add_command(command)
 
 
@@ -91,10 +96,78 @@ def content_publish(note: str) -> None:
 @with_appcontext
 def demo() -> None:
     """Load synthetic demo data; running it again changes nothing."""
-    from trustcenter import demo as demo_data
+    from pathlib import Path
 
-    for line in demo_data.load(db.session(), current_app.extensions["content"].current()):
+    from trustcenter import demo as demo_data
+    from trustcenter.demo_accounts import load_accounts
+
+    if current_app.config["ENV"] == "production":
+        raise click.ClickException("Demo data is for development only; this is a production configuration.")
+    content = current_app.extensions["content"].current()
+    for line in demo_data.load(db.session(), content):
         click.echo(line)
+    for line in load_accounts(db.session(), content.site.company, Path(current_app.instance_path)):
+        click.echo(line)
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Encryption keys: generate, rotate, inspect."""
+
+
+@keys_group.command("generate")
+def keys_generate() -> None:
+    """Print a fresh set of production keys to put in the environment or instance/keys/."""
+    import secrets
+
+    from trustcenter.crypto.keys import AUDIT_ENV, INDEX_ENV, MASTER_ENV, encode_key, new_master_key_entry
+
+    click.echo(f"{MASTER_ENV}={new_master_key_entry()}")
+    click.echo(f"{INDEX_ENV}={encode_key(secrets.token_bytes(32))}")
+    click.echo(f"{AUDIT_ENV}={encode_key(secrets.token_bytes(32))}")
+
+
+@keys_group.command("rotate-master")
+@with_appcontext
+def keys_rotate_master() -> None:
+    """Rewrap every tenant key under the current (first) master key. Instant: no data is re-encrypted."""
+    from trustcenter.audit import service as audit
+
+    keys = current_app.extensions["keys"]
+    session = db.session()
+    count = keys.rewrap_tenant_keys(session)
+    audit.record(session, "keys.rotate_master", details={"rewrapped": count, "master_key": keys.root.master.current_id})
+    session.commit()
+    click.echo(f"Rewrapped {count} tenant key(s) under master key {keys.root.master.current_id}.")
+    click.echo("Older master keys can be removed from the configuration once every process has restarted.")
+
+
+@keys_group.command("rotate-tenant")
+@click.argument("org_name")
+@with_appcontext
+def keys_rotate_tenant(org_name: str) -> None:
+    """Give ORG a new tenant key and re-encrypt its data, person by person. Safe to interrupt and rerun."""
+    from trustcenter.accounts.service import organisation_named
+    from trustcenter.audit import service as audit
+    from trustcenter.crypto import rotation
+
+    keys = current_app.extensions["keys"]
+    session = db.session()
+    org = organisation_named(session, org_name)
+    if org is None:
+        raise click.ClickException(f"No organisation called {org_name!r}.")
+    target = rotation.start_or_resume(keys, session, org.id)
+    pending = rotation.pending_data_keys(session, org.id, target.version)
+    moved = 0
+    with click.progressbar(pending, label=f"Re-encrypting {org.name} (key v{target.version})",
+                           show_pos=True) as bar:
+        for key_id in bar:
+            moved += rotation.rekey_one(keys, session, key_id, target)
+    rotation.finish(keys, session, org.id, target)
+    audit.record(session, "keys.rotate_tenant", org_id=org.id,
+                 details={"version": target.version, "rows": moved, "data_keys": len(pending)})
+    session.commit()
+    click.echo(f"{org.name} now uses tenant key version {target.version}; {moved} row(s) re-encrypted.")
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ start until every secret is configured, and names the one that is missing.
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRUST_PROXY", False, bool),
     Setting("MAX_CONTENT_LENGTH", 1024 * 1024, int),
     Setting("MAX_QUERY_LENGTH", 2048, int),
+    Setting("SESSION_IDLE_MINUTES", 30, int),
+    Setting("SESSION_ABSOLUTE_HOURS", 12, int),
+    Setting("REDIS_URL", None),
+    Setting("DEMO_ACCOUNTS", False, bool),
+    # Mail (docs/mail.md). MAIL_TRANSPORT unset: "smtp" in production, "file" elsewhere;
+    # MAIL_WORKER_THREAD unset: the in-process delivery thread runs in development only.
+    Setting("MAIL_TRANSPORT", None),
+    Setting("MAIL_FROM", "Trust Center <no-reply@localhost>"),
+    Setting("MAIL_WORKER_THREAD", None, bool),
+    Setting("SMTP_HOST", None),
+    Setting("SMTP_PORT", 587, int),
+    Setting("SMTP_USERNAME", None),
+    Setting("SMTP_PASSWORD", None),
+    Setting("SMTP_STARTTLS", True, bool),
+    Setting("SMTP_SSL", False, bool),
+    Setting("SMTP_TIMEOUT", 10, int),
 )
 
 
@@ -139,6 +154,25 @@ def check_production(config: Mapping[str, Any]) -> None:
         )
     if config.get("DEBUG"):
         raise ConfigError("Debug mode is on; production must run with DEBUG off.")
+    _check_production_mail(config)
+
+
+def _check_production_mail(config: Mapping[str, Any]) -> None:
+    transport = config.get("MAIL_TRANSPORT") or "smtp"
+    if transport not in {"smtp", "file"}:
+        raise ConfigError(f"{ENV_PREFIX}MAIL_TRANSPORT must be smtp or file, not {transport!r}")
+    if transport != "smtp":
+        return
+    if not config.get("SMTP_HOST"):
+        raise ConfigError(
+            f"{ENV_PREFIX}SMTP_HOST is not set. Production sends mail over SMTP: set the relay's host name "
+            f"(and {ENV_PREFIX}SMTP_USERNAME/{ENV_PREFIX}SMTP_PASSWORD), or {ENV_PREFIX}MAIL_TRANSPORT=file."
+        )
+    if config.get("SMTP_USERNAME") and not (config.get("SMTP_STARTTLS") or config.get("SMTP_SSL")):
+        raise ConfigError(
+            f"{ENV_PREFIX}SMTP_STARTTLS and {ENV_PREFIX}SMTP_SSL are both off, so the SMTP password would "
+            "cross the network in clear; turn one of them on."
+        )
 
 
 KNOWN_DEVELOPMENT_SECRETS = frozenset({"dev", "development", "secret", "changeme", "testing"})

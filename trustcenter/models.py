@@ -1,7 +1,10 @@
 """Imports every domain's models so Alembic and tests see the whole schema."""
 
 from trustcenter.db import Base
+from trustcenter.accounts import models as accounts_models  # noqa: F401
+from trustcenter.audit import models as audit_models  # noqa: F401
 from trustcenter.crypto import models as crypto_models  # noqa: F401
 from trustcenter.faq import models as faq_models  # noqa: F401
+from trustcenter.notify import models as notify_models  # noqa: F401
 
 metadata = Base.metadata

@@ -39,6 +39,11 @@ def rfc3339(value: dt.datetime | dt.date) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def reject_keys(mapping: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """A copy of `mapping` without `keys`, for building pagination links."""
+    return {k: v for k, v in mapping.items() if k not in keys}
+
+
 def template_globals() -> dict[str, Any]:
     return {
         "site": current_app.extensions["content"].current().site,
@@ -50,5 +55,6 @@ def template_globals() -> dict[str, Any]:
 def init_templating(app: Flask) -> None:
     app.context_processor(template_globals)
     app.add_template_filter(rfc3339)
+    app.add_template_filter(reject_keys)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -15,6 +15,7 @@ from typing import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustcenter.crypto import aead
@@ -115,15 +116,27 @@ class KeyService:
 
     def system_data_key(self, session: Session, purpose: str) -> str:
         """A data key for the service's own records (audit log, outbox), created on first use."""
-        key_id = session.scalar(select(DataKey.id).where(
-            DataKey.org_id == SYSTEM_TENANT, DataKey.purpose == purpose, DataKey.wrapped.is_not(None)))
+        key_id = self._system_key_id(session, purpose)
         if key_id is not None:
             return key_id
-        tenant = session.scalars(select(TenantKey).where(TenantKey.org_id == SYSTEM_TENANT,
-                                                         TenantKey.state == ACTIVE)).first()
-        if tenant is None:
-            tenant = self.create_tenant_key(session, SYSTEM_TENANT)
-        return self.create_data_key(session, SYSTEM_TENANT, purpose, tenant_key=tenant).id
+        try:
+            # A savepoint, so a concurrent first use costs a retry, not the caller's transaction.
+            with session.begin_nested():
+                tenant = session.scalars(select(TenantKey).where(TenantKey.org_id == SYSTEM_TENANT,
+                                                                 TenantKey.state == ACTIVE)).first()
+                if tenant is None:
+                    tenant = self.create_tenant_key(session, SYSTEM_TENANT)
+                return self.create_data_key(session, SYSTEM_TENANT, purpose, tenant_key=tenant).id
+        except IntegrityError:
+            key_id = self._system_key_id(session, purpose)
+            if key_id is None:
+                raise
+            return key_id
+
+    def _system_key_id(self, session: Session, purpose: str) -> str | None:
+        return session.scalar(select(DataKey.id).where(
+            DataKey.org_id == SYSTEM_TENANT, DataKey.purpose == purpose, DataKey.wrapped.is_not(None))
+            .order_by(DataKey.created_at).limit(1))
 
     # -- values ------------------------------------------------------------
     def seal(self, plaintext: bytes, key_id: str, place: Place, session: Session | None = None) -> bytes:

@@ -8,12 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustcenter.crypto.fields import REGISTRY, reseal
-from trustcenter.crypto.keystore import ACTIVE, RETIRED, ROTATING, KeyService
+from trustcenter.crypto.errors import CryptoError
+from trustcenter.crypto.keystore import ACTIVE, RETIRED, ROTATING, SYSTEM_TENANT, KeyService
 from trustcenter.crypto.models import DataKey, TenantKey, utcnow
 
 
 def start_or_resume(service: KeyService, session: Session, org_id: str) -> TenantKey:
     """The tenant key version being rotated to, created on the first run."""
+    if org_id == SYSTEM_TENANT:
+        # Audit entries are hash-chained over their ciphertexts: re-encrypting them would break the chain.
+        raise CryptoError("the service's own key is protected by master-key rotation, not tenant rotation")
     target = session.scalars(select(TenantKey).where(TenantKey.org_id == org_id,
                                                      TenantKey.state == ROTATING)).first()
     if target is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
+from trustcenter.access import public
 from trustcenter.extensions import db
 from trustcenter.faq import service
 from trustcenter.faq.content import Content
@@ -21,12 +22,14 @@ def current_content() -> Content:
 
 
 @bp.get("/faq")
+@public
 @public_page
 def index() -> Response:
     return render("faq/index.html", content=current_content())
 
 
 @bp.get("/faq/<slug>")
+@public
 @public_page
 def section(slug: str) -> Response:
     content = current_content()
@@ -37,6 +40,7 @@ def section(slug: str) -> Response:
 
 
 @bp.get("/faq/search")
+@public
 def search() -> Response:
     query = request.args.get("q", "").strip()
     error = None
@@ -53,12 +57,14 @@ def search() -> Response:
 
 
 @bp.get("/changelog", endpoint="changelog")
+@public
 def changelog() -> Response:
     entries = service.changelog(db.session())
     return render("faq/changelog.html", entries=entries)
 
 
 @bp.get("/changelog.atom", endpoint="feed")
+@public
 def feed() -> Response:
     entries = service.changelog(db.session(), limit=20)
     body = render_template("faq/changelog.atom", entries=entries, content=current_content())

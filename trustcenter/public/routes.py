@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
+from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, send_from_directory, url_for
+from flask import Blueprint, Response, current_app, render_template, url_for
 
+from trustcenter.access import public
 from trustcenter.extensions import db
 from trustcenter.htmx import render
 from trustcenter.pagecache import public_page
@@ -21,18 +24,21 @@ def _content():
 
 
 @bp.get("/")
+@public
 @public_page
 def home() -> Response:
     return render("public/home.html", content=_content())
 
 
 @bp.get("/subprocessors")
+@public
 @public_page
 def subprocessors() -> Response:
     return render("public/subprocessors.html", content=_content())
 
 
 @bp.get("/.well-known/security.txt")
+@public
 def security_txt() -> Response:
     site = _content().site
     today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -47,17 +53,27 @@ def security_txt() -> Response:
 
 
 @bp.get("/robots.txt")
+@public
 def robots_txt() -> Response:
     body = "User-agent: *\nAllow: /\nDisallow: /account/\n"
     return Response(body, mimetype="text/plain")
 
 
 @bp.get("/favicon.ico")
+@public
 def favicon() -> Response:
-    return send_from_directory(current_app.static_folder or "", "img/favicon.svg", mimetype="image/svg+xml")
+    response = Response(_favicon_bytes(current_app.static_folder or ""), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@lru_cache(maxsize=1)
+def _favicon_bytes(static_folder: str) -> bytes:
+    return (Path(static_folder) / "img" / "favicon.svg").read_bytes()
 
 
 @bp.get("/healthz")
+@public
 def healthz() -> Response:
     """200 only when the database answers, so load balancers stop sending traffic otherwise."""
     if db.is_reachable():

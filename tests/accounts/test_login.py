@@ -1,0 +1,146 @@
+"""Signing in over HTTP: CSRF, second factor, enumeration, throttling, sessions, redirects."""
+
+from __future__ import annotations
+
+import time
+
+from tests.conftest import PASSWORD, csrf_token_from, totp_code
+
+
+def login_page_token(client) -> str:
+    return csrf_token_from(client.get("/account/login").get_data(as_text=True))
+
+
+def test_customer_signs_in_with_password(auth, client, people):
+    response = auth.login(people["a_member"])
+    assert response.status_code == 303 and response.location.endswith("/account/")
+    page = client.get("/account/")
+    assert page.status_code == 200
+    assert b"FirstAMember" in page.data
+
+
+def test_login_without_csrf_token_is_refused(client, people):
+    response = client.post("/account/login", data={"email": people["a_member"].email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/account/").status_code == 302  # still anonymous
+
+
+def test_wrong_password_and_unknown_address_answer_identically(client, people):
+    def attempt(email: str) -> str:
+        body = client.post("/account/login", data={"email": email, "password": "wrong password here",
+                                                   "csrf_token": login_page_token(client)}).get_data(as_text=True)
+        return body.replace(email, "EMAIL")
+
+    known = attempt(people["a_member"].email)
+    unknown = attempt("nobody@nowhere.example")
+    strip = lambda html: "".join(l for l in html.splitlines() if "csrf" not in l)  # noqa: E731
+    assert strip(known) == strip(unknown)
+    assert "do not match an account" in known
+
+
+def test_staff_must_pass_the_second_factor(auth, client, people):
+    staff = people["staff"]
+    first = client.post("/account/login", data={"email": staff.email, "password": PASSWORD,
+                                                "csrf_token": login_page_token(client)})
+    assert first.location.endswith("/account/login/verify")
+    assert client.get("/staff/audit").location.endswith("/account/login/verify")
+    verify_token = csrf_token_from(client.get("/account/login/verify").get_data(as_text=True))
+    bad = client.post("/account/login/verify", data={"code": "000000", "csrf_token": verify_token})
+    assert bad.status_code == 422 and b"not valid" in bad.data
+    good = client.post("/account/login/verify", data={"code": staff.next_code(), "csrf_token": verify_token})
+    assert good.status_code == 303
+    assert client.get("/staff/audit").status_code == 200
+
+
+def test_totp_code_cannot_be_replayed(app, client, people):
+    staff = people["staff"]
+    code = totp_code(staff.totp_secret)
+    for attempt in range(2):
+        client.post("/account/login", data={"email": staff.email, "password": PASSWORD,
+                                            "csrf_token": login_page_token(client)})
+        token = csrf_token_from(client.get("/account/login/verify").get_data(as_text=True))
+        response = client.post("/account/login/verify", data={"code": code, "csrf_token": token})
+        assert response.status_code == (303 if attempt == 0 else 422)
+        client.post("/account/logout", data={"csrf_token": token})
+
+
+def test_session_cookie_changes_at_sign_in_and_is_hardened(app, client, people):
+    client.get("/account/login")
+    before = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    page = client.get("/account/login")
+    response = client.post("/account/login", data={"email": people["a_member"].email, "password": PASSWORD,
+                                                   "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    after = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert before is not None and after is not None and before.value != after.value
+    cookie_header = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie_header and "SameSite=Lax" in cookie_header
+
+
+def test_signed_in_pages_are_not_cached(auth, client, people):
+    auth.login(people["a_member"])
+    assert client.get("/account/profile").headers["Cache-Control"] == "private, no-store"
+
+
+def test_sign_out_everywhere_kills_copied_cookies(app, auth, client, people):
+    auth.login(people["a_member"])
+    stolen = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    response = auth.post("/account/logout-everywhere")
+    assert response.status_code == 303
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
+    assert thief.get("/account/").status_code == 302
+
+
+def test_idle_timeout_signs_out(app, auth, client, people):
+    auth.login(people["a_member"])
+    with client.session_transaction() as session:
+        session["seen_at"] = int(time.time()) - app.config["SESSION_IDLE_MINUTES"] * 60 - 5
+    response = client.get("/account/")
+    assert response.status_code == 302 and "/account/login" in response.location
+
+
+def test_absolute_timeout_signs_out(app, auth, client, people):
+    auth.login(people["a_member"])
+    with client.session_transaction() as session:
+        session["login_at"] = int(time.time()) - app.config["SESSION_ABSOLUTE_HOURS"] * 3600 - 5
+    assert client.get("/account/").status_code == 302
+
+
+def test_next_parameter_only_redirects_within_the_site(client, people):
+    for evil in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"]:
+        page = client.get("/account/login", query_string={"next": evil})
+        response = client.post("/account/login", data={
+            "email": people["a_member"].email, "password": PASSWORD, "next": evil,
+            "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+        assert response.location.endswith("/account/"), evil
+        client.post("/account/logout", data={"csrf_token": csrf_token_from(client.get("/account/").get_data(as_text=True))})
+    page = client.get("/account/login?next=/account/profile")
+    response = client.post("/account/login", data={
+        "email": people["a_member"].email, "password": PASSWORD, "next": "/account/profile",
+        "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    assert response.location.endswith("/account/profile")
+
+
+def test_login_is_throttled_per_account(client, people):
+    statuses = []
+    for _ in range(12):
+        response = client.post("/account/login", data={"email": people["b_member"].email, "password": "wrong guess!!",
+                                                       "csrf_token": login_page_token(client)})
+        statuses.append(response.status_code)
+    assert 429 in statuses
+    assert statuses.index(429) == 10
+    assert b"Too many attempts" in response.data
+
+
+def test_staff_without_enrolment_must_enrol_first(app, client, people, session):
+    from trustcenter.accounts.models import User
+
+    user = session.get(User, people["dpo"].user_id)
+    user.totp_enabled, user.totp_secret = False, None
+    session.commit()
+    response = client.post("/account/login", data={"email": people["dpo"].email, "password": PASSWORD,
+                                                   "csrf_token": login_page_token(client)})
+    assert response.location.endswith("/account/security")
+    assert client.get("/staff/audit").location.endswith("/account/security")
+    page = client.get("/account/security").get_data(as_text=True)
+    assert "<svg" in page and 'role="img"' in page

@@ -1,0 +1,154 @@
+"""Invitations, password resets, second-factor changes and the profile page, over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pyotp
+from sqlalchemy import select
+
+from tests.conftest import csrf_token_from
+from trustcenter.accounts.models import AccountToken, User
+from trustcenter.extensions import db
+from trustcenter.notify.models import OutboxMessage
+
+
+def outbox(app) -> list[OutboxMessage]:
+    with app.app_context():
+        session = db.session()
+        messages = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)))
+        for m in messages:
+            _ = (m.recipient, m.subject, m.text_body, m.html_body)  # decrypt while the session is open
+        return messages
+
+
+def link_in(message: OutboxMessage) -> str:
+    return re.search(r"http://localhost(/account/\S+)", message.text_body).group(1)
+
+
+def test_customer_admin_invites_a_colleague_who_joins(app, auth, client, people):
+    auth.login(people["a_admin"])
+    response = auth.post("/account/team", {"email": "new.colleague@a.example", "role": "customer_member"},
+                         page="/account/team")
+    assert response.status_code == 303
+    [mail] = [m for m in outbox(app) if m.recipient == "new.colleague@a.example"]
+    assert "invited you to join Tenant A Ltd" in mail.text_body and "<a href" in mail.html_body
+    path = link_in(mail)
+    client.post("/account/logout", data={"csrf_token": csrf_token_from(client.get("/account/").get_data(as_text=True))})
+    form = client.get(path)
+    assert b"Join Tenant A Ltd" in form.data
+    joined = client.post(path, data={"first_name": "Nia", "last_name": "New", "password": "a long new passphrase",
+                                     "csrf_token": csrf_token_from(form.get_data(as_text=True))})
+    assert joined.status_code == 303
+    assert b"Nia" in client.get("/account/").data
+    assert client.get(path).status_code == 410  # single use
+
+
+def test_members_cannot_invite(auth, client, people):
+    auth.login(people["a_member"])
+    assert client.get("/account/team").status_code == 404
+
+
+def test_inviting_an_existing_member_looks_the_same_and_sends_a_note(app, auth, people):
+    auth.login(people["a_admin"])
+    new = auth.post("/account/team", {"email": "fresh@a.example", "role": "customer_member"}, page="/account/team")
+    existing = auth.post("/account/team", {"email": people["a_member"].email, "role": "customer_member"},
+                         page="/account/team")
+    assert new.status_code == existing.status_code == 303
+    note = [m for m in outbox(app) if m.recipient == people["a_member"].email][0]
+    assert "already have an account" in note.text_body
+    assert "/account/invitation/" not in note.text_body
+
+
+def test_password_reset_round_trip_and_no_enumeration(app, client, people):
+    def ask(email: str) -> str:
+        page = client.get("/account/reset")
+        return client.post("/account/reset", data={"email": email, "csrf_token": csrf_token_from(
+            page.get_data(as_text=True))}).get_data(as_text=True)
+
+    strip = lambda html: re.sub(r'content="[^"]*"|value="[^"]*"', "", html)  # noqa: E731
+    assert strip(ask(people["b_member"].email)) == strip(ask("nobody@nowhere.example"))
+    [mail] = [m for m in outbox(app) if "Reset your" in m.subject]
+    path = link_in(mail)
+    form = client.get(path)
+    weak = client.post(path, data={"password": "password1234", "csrf_token": csrf_token_from(form.get_data(as_text=True))})
+    assert b"too common" in weak.data
+    done = client.post(path, data={"password": "an entirely new passphrase",
+                                   "csrf_token": csrf_token_from(form.get_data(as_text=True))})
+    assert done.status_code == 303
+    assert client.get(path).status_code == 410
+    page = client.get("/account/login")
+    signed_in = client.post("/account/login", data={"email": people["b_member"].email,
+                                                     "password": "an entirely new passphrase",
+                                                     "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    assert signed_in.status_code == 303
+    assert any("password was changed" in m.subject for m in outbox(app))
+
+
+def test_reset_tokens_expire_and_are_stored_hashed(app, client, people, session):
+    page = client.get("/account/reset")
+    client.post("/account/reset", data={"email": people["a_member"].email,
+                                         "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    raw = link_in([m for m in outbox(app) if "Reset your" in m.subject][0]).rsplit("/", 1)[1]
+    token = session.scalars(select(AccountToken)).one()
+    assert raw not in token.token_hash and len(raw) >= 43  # 256 random bits, only the hash is stored
+    token.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    session.commit()
+    assert client.get(f"/account/reset/{raw}").status_code == 410
+
+
+def test_customer_enrols_in_totp_and_gets_recovery_codes(app, auth, client, people, session):
+    auth.login(people["a_member"])
+    page = client.get("/account/security").get_data(as_text=True)
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
+    wrong = client.post("/account/security", data={"code": "123456", "csrf_token": csrf_token_from(page)})
+    assert b"did not match" in wrong.data
+    done = client.post("/account/security", data={"code": pyotp.TOTP(secret).now(),
+                                                  "csrf_token": csrf_token_from(page)})
+    assert done.location.endswith("/account/security/recovery-codes")
+    codes = re.findall(r"<code>([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})</code>",
+                       client.get("/account/security/recovery-codes").get_data(as_text=True))
+    assert len(codes) == 10
+    assert client.get("/account/security/recovery-codes").status_code == 303  # shown once
+    assert any("turned on" in m.text_body for m in outbox(app))
+    session.expire_all()
+    user = session.get(User, people["a_member"].user_id)
+    assert user.totp_enabled and user.totp_secret == secret
+    # A recovery code signs in once.
+    client.post("/account/logout", data={"csrf_token": csrf_token_from(client.get("/account/").get_data(as_text=True))})
+    for expected in (303, 422):
+        page = client.get("/account/login")
+        client.post("/account/login", data={"email": people["a_member"].email, "password": people["a_member"].password,
+                                            "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+        token = csrf_token_from(client.get("/account/login/verify").get_data(as_text=True))
+        assert client.post("/account/login/verify", data={"code": codes[0], "csrf_token": token}).status_code == expected
+
+
+def test_staff_cannot_turn_off_their_second_factor(auth, client, people):
+    auth.login(people["staff"])
+    response = auth.post("/account/security/disable", page="/account/security")
+    assert response.status_code == 303
+    assert b"requires two-factor" in client.get("/account/security").data
+
+
+def test_profile_shows_and_corrects_stored_data(auth, client, people, session):
+    auth.login(people["a_member"])
+    page = client.get("/account/profile").get_data(as_text=True)
+    for value in ["FirstAMember", "LastAMember", "Wonderland", "Secret Street"]:
+        assert value in page
+    response = auth.post("/account/profile", {"first_name": "Corrected", "last_name": "LastAMember",
+                                              "country": "Narnia", "timezone": "Europe/London"},
+                         page="/account/profile")
+    assert response.status_code == 303
+    session.expire_all()
+    user = session.get(User, people["a_member"].user_id)
+    assert (user.first_name, user.country, user.username) == ("Corrected", "Narnia", None)
+
+
+def test_profile_rejects_oversized_input_without_saving(auth, client, people, session):
+    auth.login(people["a_member"])
+    response = auth.post("/account/profile", {"first_name": "x" * 500}, page="/account/profile")
+    assert response.status_code == 200 and b"200 characters" in response.data
+    session.expire_all()
+    assert session.get(User, people["a_member"].user_id).first_name == "FirstAMember"

@@ -1,0 +1,194 @@
+"""Envelope encryption end to end: sealing, binding, wrong keys, shredding, rotation."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text, update
+
+from trustcenter.accounts import service
+from trustcenter.accounts.models import User
+from trustcenter.crypto import (
+    DecryptionFailed, KeyDestroyed, KeyNotFound, MalformedCiphertext, key_service, load_root_keys,
+)
+from trustcenter.crypto import rotation
+from trustcenter.crypto.keys import KeyConfigurationError, new_master_key_entry
+from trustcenter.crypto.keystore import KeyService
+from trustcenter.crypto.models import DataKey, TenantKey
+from trustcenter.extensions import db
+
+
+def fresh(session, user_id: str) -> User:
+    """Reload a user from the database, dropping cached plaintext and keys."""
+    session.expunge_all()
+    key_service().forget()
+    return session.get(User, user_id)
+
+
+def test_fields_round_trip_and_are_sealed_in_storage(session, people):
+    user = fresh(session, people["a_admin"].user_id)
+    assert user.first_name == "FirstAAdmin"
+    assert user.address.startswith("1 Secret Street")
+    raw = session.execute(text("SELECT first_name FROM users WHERE id = :id"), {"id": user.id}).scalar()
+    assert b"FirstAAdmin" not in bytes(raw)
+    assert bytes(raw)[0] == 1  # format version; the key id follows
+    assert bytes(raw)[1:17] == uuid.UUID(user.data_key_id).bytes
+
+
+def test_plaintext_can_never_be_written_to_an_encrypted_column(session, people):
+    with pytest.raises(Exception, match="plaintext"):
+        session.execute(update(User).where(User.id == people["a_admin"].user_id).values(first_name_sealed="Eve"))
+
+
+def test_ciphertext_copied_to_another_row_fails_naming_the_key(session, people):
+    a, b = people["a_admin"], people["a_member"]
+    blob = session.execute(text("SELECT first_name FROM users WHERE id = :id"), {"id": a.user_id}).scalar()
+    session.execute(text("UPDATE users SET last_name = :blob WHERE id = :id"), {"blob": blob, "id": a.user_id})
+    session.execute(text("UPDATE users SET first_name = :blob WHERE id = :id"), {"blob": blob, "id": b.user_id})
+    session.commit()
+    victim = fresh(session, b.user_id)
+    with pytest.raises((DecryptionFailed, KeyNotFound)):
+        _ = victim.first_name
+    same_row_other_column = fresh(session, a.user_id)
+    with pytest.raises(DecryptionFailed) as error:
+        _ = same_row_other_column.last_name
+    assert same_row_other_column.data_key_id in str(error.value)
+    assert "users.last_name" in str(error.value)
+
+
+def test_tampered_ciphertext_fails(session, people):
+    user_id = people["b_member"].user_id
+    blob = bytearray(session.execute(text("SELECT address FROM users WHERE id = :id"), {"id": user_id}).scalar())
+    blob[-1] ^= 1
+    session.execute(text("UPDATE users SET address = :b WHERE id = :id"), {"b": bytes(blob), "id": user_id})
+    session.commit()
+    with pytest.raises(DecryptionFailed):
+        _ = fresh(session, user_id).address
+    session.execute(text("UPDATE users SET address = :b WHERE id = :id"), {"b": b"\x01short", "id": user_id})
+    session.commit()
+    with pytest.raises(MalformedCiphertext):
+        _ = fresh(session, user_id).address
+
+
+def test_wrong_master_key_fails_naming_the_key(app, session, people, tmp_path):
+    keys = key_service()
+    wrong_id = keys.root.master.current_id
+    other_bytes = new_master_key_entry().split(":", 1)[1]
+    wrong = load_root_keys({"TRUSTCENTER_MASTER_KEY": f"{wrong_id}:{other_bytes}"},
+                           Path(app.instance_path) / "keys", production=False)
+    impostor = KeyService(wrong, db.new_session)
+    tenant = session.scalars(select(TenantKey).where(TenantKey.org_id == people["a_admin"].org_id)).one()
+    with pytest.raises(DecryptionFailed) as error:
+        impostor._tenant_aead(tenant)
+    assert "tenant_keys.wrapped" in str(error.value)
+
+
+def test_missing_master_key_is_named(app, session, people):
+    tenant = session.scalars(select(TenantKey).where(TenantKey.org_id == people["a_admin"].org_id)).one()
+    tenant.master_key_id = "mk-retired-2019"
+    session.commit()
+    key_service().forget()
+    with pytest.raises(KeyNotFound, match="master key mk-retired-2019"):
+        _ = fresh(session, people["a_admin"].user_id).first_name
+
+
+def test_shredding_one_person_leaves_colleagues_readable(session, people):
+    gone, kept = people["a_member"], people["a_admin"]
+    user = fresh(session, gone.user_id)
+    key_service().destroy_data_key(session, user.data_key_id)
+    session.commit()
+    with pytest.raises(KeyDestroyed, match="destroyed"):
+        _ = fresh(session, gone.user_id).first_name
+    assert fresh(session, kept.user_id).first_name == "FirstAAdmin"
+
+
+def test_shredding_a_tenant_leaves_other_tenants_readable(session, people):
+    key_service().destroy_tenant(session, people["a_admin"].org_id)
+    session.commit()
+    for key in ("a_admin", "a_member"):
+        with pytest.raises(KeyDestroyed):
+            _ = fresh(session, people[key].user_id).email
+    assert fresh(session, people["b_admin"].user_id).email == people["b_admin"].email
+    wrapped = session.scalars(select(DataKey.wrapped).where(DataKey.org_id == people["a_admin"].org_id)).all()
+    assert wrapped and all(w is None for w in wrapped)
+
+
+def test_rotate_master_rewraps_tenant_keys_and_old_master_can_go(app, session, people, monkeypatch):
+    old_ring = key_service().root.master
+    new_entry = new_master_key_entry()
+    new_id = new_entry.split(":")[0]
+    old_entries = ",".join(f"{k}:{base64.urlsafe_b64encode(v).decode()}" for k, v in old_ring.keys.items())
+    both = load_root_keys({"TRUSTCENTER_MASTER_KEY": f"{new_entry},{old_entries}"},
+                          Path(app.instance_path) / "keys", production=False)
+    rotated = KeyService(both, db.new_session)
+    assert rotated.rewrap_tenant_keys(session) >= 3
+    session.commit()
+    assert set(session.scalars(select(TenantKey.master_key_id)).all()) == {new_id}
+    only_new = load_root_keys({"TRUSTCENTER_MASTER_KEY": new_entry},
+                              Path(app.instance_path) / "keys", production=False)
+    from trustcenter.crypto import install
+    install(KeyService(only_new, db.new_session))
+    try:
+        assert fresh(session, people["b_admin"].user_id).first_name == "FirstBAdmin"
+    finally:
+        install(app.extensions["keys"])
+
+
+def test_rotate_tenant_reencrypts_rows_and_resumes_after_interruption(session, people):
+    keys = key_service()
+    org_id = people["a_admin"].org_id
+    before = {p: fresh(session, people[p].user_id).data_key_id for p in ("a_admin", "a_member")}
+    old_blob = session.execute(text("SELECT first_name FROM users WHERE id = :id"),
+                               {"id": people["a_admin"].user_id}).scalar()
+    # First run "crashes" after one person.
+    target = rotation.start_or_resume(keys, session, org_id)
+    pending = rotation.pending_data_keys(session, org_id, target.version)
+    assert len(pending) == 2
+    rotation.rekey_one(keys, session, pending[0], target)
+    # Old ciphertexts stay readable while the rotation is half done.
+    assert fresh(session, people["a_member"].user_id).last_name == "LastAMember"
+    assert fresh(session, people["a_admin"].user_id).last_name == "LastAAdmin"
+    # The second run resumes: same target version, only the remaining person.
+    resumed = rotation.start_or_resume(keys, session, org_id)
+    assert resumed.version == target.version == 2
+    assert len(rotation.pending_data_keys(session, org_id, target.version)) == 1
+    rotation.rotate_tenant(keys, session, org_id)
+    for p in ("a_admin", "a_member"):
+        user = fresh(session, people[p].user_id)
+        assert user.data_key_id != before[p]
+        assert user.email == people[p].email
+    new_blob = session.execute(text("SELECT first_name FROM users WHERE id = :id"),
+                               {"id": people["a_admin"].user_id}).scalar()
+    assert bytes(new_blob) != bytes(old_blob)
+    states = dict(session.execute(select(TenantKey.version, TenantKey.state).where(TenantKey.org_id == org_id)).all())
+    assert states == {1: "retired", 2: "active"}
+    assert fresh(session, people["b_admin"].user_id).first_name == "FirstBAdmin"
+
+
+def test_blind_index_is_keyed_and_normalised(session, people):
+    root = key_service().root
+    assert root.blind_index_of(" A.Admin@A.example ") == root.blind_index_of("a.admin@a.example")
+    assert service.users_with_email(session, "A.ADMIN@a.example")[0].id == people["a_admin"].user_id
+    assert len(root.blind_index_of("x")) == 64
+
+
+def test_production_refuses_development_or_missing_keys(tmp_path):
+    from trustcenter.crypto.keys import generate_development_keys
+
+    with pytest.raises(KeyConfigurationError, match="TRUSTCENTER_MASTER_KEY is not set"):
+        load_root_keys({}, tmp_path, production=True)
+    generate_development_keys(tmp_path)
+    with pytest.raises(KeyConfigurationError, match="development key"):
+        load_root_keys({}, tmp_path, production=True)
+
+
+def test_the_service_key_is_not_rotated_per_tenant(session, people):
+    from trustcenter.crypto import CryptoError
+    from trustcenter.crypto.keystore import SYSTEM_TENANT
+
+    key_service().system_data_key(session, "audit")
+    with pytest.raises(CryptoError, match="master-key rotation"):
+        rotation.start_or_resume(key_service(), session, SYSTEM_TENANT)

@@ -1,0 +1,94 @@
+"""Tenant isolation and deny-by-default: every route, every role, and anonymously."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from tests.conftest import csrf_token_from
+
+ROLES = ["a_admin", "a_member", "staff", "dpo", "admin", None]
+# Placeholder values for URL arguments; tokens are random, so they must answer "expired".
+ARGUMENTS = {"token": "not-a-real-token-but-long-enough-to-look-real", "slug": "data-breach"}
+
+
+def concrete_urls(app: Flask, method: str) -> list[str]:
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or method not in (rule.methods or ()):
+            continue
+        urls.append(rule.build({name: ARGUMENTS[name] for name in rule.arguments}, append_unknown=False)[1])
+    return sorted(set(urls))
+
+
+def tenant_b_values(people) -> list[str]:
+    values = []
+    for key in ("b_admin", "b_member"):
+        name = key.title().replace("_", "")
+        values += [people[key].email, f"First{name}", f"Last{name}", f"Secret Street {key}", f"cus_{key}_stripe",
+                   people[key].user_id, people[key].org_id]
+    return values + ["Tenant B Ltd"]
+
+
+def test_every_route_declares_who_may_use_it(app):
+    undeclared = [endpoint for endpoint, view in app.view_functions.items()
+                  if endpoint != "static" and not hasattr(view, "access")]
+    assert undeclared == []
+
+
+def test_a_route_without_a_rule_is_refused(app):
+    @app.get("/forgot-to-declare")
+    def forgotten():
+        return "secret"
+
+    assert app.test_client().get("/forgot-to-declare").status_code == 404
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_no_page_reveals_another_tenant(app, auth, client, people, who):
+    if who:
+        auth.login(people[who])
+    forbidden = tenant_b_values(people)
+    for url in concrete_urls(app, "GET"):
+        response = client.get(url)
+        assert response.status_code < 500, url
+        body = response.get_data(as_text=True)
+        leaked = [value for value in forbidden if value in body]
+        assert leaked == [], f"{url} as {who} shows {leaked}"
+        if who is None and url.startswith(("/account/", "/staff/")) and "token" not in url:
+            assert response.status_code in (200, 302, 303, 410), url
+            assert response.status_code != 200 or url in ("/account/login", "/account/reset"), url
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_every_post_as_every_role_is_a_clean_answer(app, auth, client, people, who):
+    if who:
+        auth.login(people[who])
+    token = csrf_token_from(client.get("/account/login" if who is None else "/account/").get_data(as_text=True))
+    for url in concrete_urls(app, "POST"):
+        if url.endswith(("/logout", "/logout-everywhere")):
+            continue  # would end the walk early
+        response = client.post(url, data={"csrf_token": token, "email": people["b_member"].email})
+        assert response.status_code < 500, url
+        # The posted address may be echoed back in the form; nothing else of tenant B may appear.
+        echoed = people["b_member"].email
+        body = response.get_data(as_text=True)
+        assert [v for v in tenant_b_values(people) if v != echoed and v in body] == [], url
+
+
+def test_post_without_csrf_is_refused_everywhere(app, auth, client, people):
+    auth.login(people["a_admin"])
+    for url in concrete_urls(app, "POST"):
+        assert client.post(url, data={}).status_code == 400, url
+
+
+def test_customer_admin_sees_only_their_own_team(auth, client, people):
+    auth.login(people["a_admin"])
+    page = client.get("/account/team").get_data(as_text=True)
+    assert people["a_member"].email in page
+    assert people["b_member"].email not in page and people["staff"].email not in page
+
+
+def test_customers_cannot_reach_staff_pages(auth, client, people):
+    auth.login(people["a_admin"])
+    assert client.get("/staff/audit").status_code == 404

@@ -1,0 +1,75 @@
+"""Deny by default: every view declares who may use it, or the request is refused.
+
+`public` marks views anyone may use; `roles_required(...)` and
+`signed_in` (any role) mark the rest. A test walks every route and fails when
+one has no rule, and `enforce_declared_access` refuses undeclared views at run time.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_login import current_user
+
+from trustcenter.accounts.roles import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+MFA_SESSION_KEY = "mfa_ok"
+
+
+def public(view: F) -> F:
+    view.access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def _needs_second_factor(user: Any) -> bool:
+    return (user.totp_enabled or user.mfa_required) and not session.get(MFA_SESSION_KEY)
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Signed in, past the second factor, and holding one of `roles` (any role when empty)."""
+    allowed = frozenset(roles)
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+            if _needs_second_factor(current_user):
+                endpoint = "accounts.mfa_setup" if not current_user.totp_enabled else "accounts.login_verify"
+                return redirect(url_for(endpoint))
+            if allowed and current_user.role_enum not in allowed:
+                abort(404)  # no hint that the page exists for other roles
+            return view(*args, **kwargs)
+
+        guarded.access = tuple(sorted(allowed)) or "signed-in"  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+signed_in = roles_required()
+
+
+def password_verified(view: F) -> F:
+    """Signed in with a password but perhaps not yet past the second factor (MFA pages only)."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login"))
+        return view(*args, **kwargs)
+
+    guarded.access = "password-verified"  # type: ignore[attr-defined]
+    return guarded  # type: ignore[return-value]
+
+
+def enforce_declared_access() -> None:
+    """Refuse any view that forgot to declare its access rule."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and not hasattr(view, "access") and request.endpoint != "static":
+        current_app.logger.error("view %s declares no access rule", request.endpoint)
+        abort(404)

@@ -1,0 +1,79 @@
+"""Account forms; flask-wtf adds and checks the CSRF token on every one."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from trustcenter.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+from trustcenter.accounts.roles import Role
+
+
+
+def valid_email(_form: FlaskForm, field: EmailField) -> None:
+    from trustcenter.accounts.service import AccountError, normalise_email
+
+    try:
+        normalise_email(field.data or "")
+    except AccountError as error:
+        raise ValidationError(str(error)) from None
+
+
+EMAIL = [DataRequired("Enter your e-mail address."), Length(max=254), valid_email]
+NEW_PASSWORD = [DataRequired("Choose a password."),
+                Length(min=MIN_LENGTH, max=MAX_LENGTH, message=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail address", validators=EMAIL)
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=1024)])
+    next = HiddenField()
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField("Authentication code", validators=[DataRequired("Enter the code."), Length(max=20)])
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("E-mail address", validators=EMAIL)
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=NEW_PASSWORD)
+
+
+class AcceptInvitationForm(FlaskForm):
+    first_name = StringField("First name", validators=[DataRequired("Enter your first name."), Length(max=200)])
+    last_name = StringField("Last name", validators=[Optional(), Length(max=200)])
+    password = PasswordField("Password", validators=NEW_PASSWORD)
+
+
+class EnrolForm(FlaskForm):
+    code = StringField("Code from your app", validators=[DataRequired("Enter the 6-digit code."), Length(max=20)])
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token, for buttons that change state."""
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Colleague's e-mail address", validators=EMAIL)
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.label)
+                                        for r in (Role.CUSTOMER_MEMBER, Role.CUSTOMER_ADMIN)])
+
+
+def _text(label: str) -> StringField:
+    return StringField(label, validators=[Optional(), Length(max=200)])
+
+
+class ProfileForm(FlaskForm):
+    first_name = _text("First name")
+    last_name = _text("Last name")
+    username = _text("Username")
+    company_name = _text("Company name")
+    address = TextAreaField("Address", validators=[Optional(), Length(max=200)])
+    country = _text("Country")
+    state = _text("State or province")
+    timezone = _text("Time zone")

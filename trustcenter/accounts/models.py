@@ -1,0 +1,132 @@
+"""Organisations (tenants), their users, one-time tokens and recovery codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustcenter.accounts.roles import MFA_REQUIRED, Role
+from trustcenter.crypto import EncryptedBlob, Sealed, encrypted
+from trustcenter.crypto.models import new_id, utcnow
+from trustcenter.db import Base
+
+CUSTOMER, PROVIDER = "customer", "provider"
+
+
+class Organisation(Base):
+    """A customer company (a data controller), or the provider running the site."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default=CUSTOMER)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="org")
+
+
+class User(Base):
+    """A person who signs in. Every personal field is sealed under the person's own data key."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("org_id", "email_index"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # invited, active, disabled
+    # HMAC of the normalised address: exact lookup without storing it in clear.
+    email_index: Mapped[str] = mapped_column(String(64), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by "sign out everywhere" and password changes: older sessions stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    email_sealed: Mapped[Sealed | None] = mapped_column("email", EncryptedBlob)
+    first_name_sealed: Mapped[Sealed | None] = mapped_column("first_name", EncryptedBlob)
+    last_name_sealed: Mapped[Sealed | None] = mapped_column("last_name", EncryptedBlob)
+    username_sealed: Mapped[Sealed | None] = mapped_column("username", EncryptedBlob)
+    country_sealed: Mapped[Sealed | None] = mapped_column("country", EncryptedBlob)
+    state_sealed: Mapped[Sealed | None] = mapped_column("state", EncryptedBlob)
+    timezone_sealed: Mapped[Sealed | None] = mapped_column("timezone", EncryptedBlob)
+    company_name_sealed: Mapped[Sealed | None] = mapped_column("company_name", EncryptedBlob)
+    address_sealed: Mapped[Sealed | None] = mapped_column("address", EncryptedBlob)
+    last_login_ip_sealed: Mapped[Sealed | None] = mapped_column("last_login_ip", EncryptedBlob)
+    stripe_customer_id_sealed: Mapped[Sealed | None] = mapped_column("stripe_customer_id", EncryptedBlob)
+    totp_secret_sealed: Mapped[Sealed | None] = mapped_column("totp_secret", EncryptedBlob)
+
+    email = encrypted()
+    first_name = encrypted()
+    last_name = encrypted()
+    username = encrypted()
+    country = encrypted()
+    state = encrypted()
+    timezone = encrypted()
+    company_name = encrypted()
+    address = encrypted()
+    last_login_ip = encrypted()
+    stripe_customer_id = encrypted()
+    totp_secret = encrypted()
+
+    org: Mapped[Organisation] = relationship(back_populates="users")
+
+    # flask-login's interface, kept here so the model needs no Flask import.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def mfa_required(self) -> bool:
+        return self.role_enum in MFA_REQUIRED
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.email or "Unnamed user"
+
+
+class AccountToken(Base):
+    """A single-use, expiring token for an invitation or a password reset; only its hash is kept."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # invite, reset
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A hashed, single-use MFA recovery code."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,83 @@
+"""Invitations and password resets by e-mail, answering alike for known and unknown addresses."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from trustcenter.accounts import service
+from trustcenter.accounts.models import Organisation, User
+from trustcenter.accounts.roles import INVITABLE_BY, Role
+from trustcenter.accounts.service import INVITE_TTL, RESET_TTL, AccountError, Actor
+
+# send(session, to, template, **context) queues a mail in the caller's transaction.
+Mailer = Callable[..., None]
+
+
+def invite(session: Session, inviter: User, org: Organisation, email: str, role: Role | str,
+           send: Mailer, ip: str | None) -> None:
+    """Invite a colleague. An address that already has an account gets a note instead of a link."""
+    role = Role(role)
+    if role not in INVITABLE_BY.get(inviter.role_enum, frozenset()):
+        raise AccountError(f"You cannot invite someone as {role.label}.")
+    if inviter.role_enum is not Role.ADMIN and org.id != inviter.org_id:
+        raise AccountError("You can only invite colleagues to your own organisation.")
+    email = service.normalise_email(email)
+    existing = [u for u in service.users_with_email(session, email) if u.org_id == org.id]
+    if existing and existing[0].status != "invited":
+        send(session, email, "already_member", org_name=org.name, inviter=inviter.display_name)
+        service.record(session, Actor(inviter, ip), "invitation.existing_member", existing[0])
+        session.commit()
+        return
+    invitee = existing[0] if existing else service.create_user(session, org, email, role, status="invited")
+    invitee.role = role.value
+    token = service.issue_token(session, invitee, "invite", INVITE_TTL)
+    send(session, email, "invitation", token=token, org_name=org.name, inviter=inviter.display_name,
+         role=role.label, days=INVITE_TTL.days)
+    service.record(session, Actor(inviter, ip), "invitation.sent", invitee, role=role.value)
+    session.commit()
+
+
+def accept_invitation(session: Session, raw_token: str, first_name: str, last_name: str, password: str,
+                      ip: str | None) -> User:
+    """Activate an invited account with the invitee's name and password."""
+    user = service.token_user(session, raw_token, "invite")
+    if user is None or user.status != "invited":
+        raise AccountError("This invitation has expired or has already been used. Ask for a new one.")
+    user.first_name, user.last_name = first_name.strip() or None, last_name.strip() or None
+    service.set_password(user, password)  # raises before the token is spent
+    service.redeem_token(session, raw_token, "invite")
+    user.status = "active"
+    service.record(session, Actor(user, ip), "invitation.accepted", user)
+    session.commit()
+    return user
+
+
+def request_password_reset(session: Session, email: str, send: Mailer, ip: str | None) -> None:
+    """Mail a reset link to each active account with this address; do nothing visible otherwise."""
+    try:
+        email = service.normalise_email(email)
+    except AccountError:
+        return
+    for user in service.users_with_email(session, email):
+        if user.status != "active":
+            continue
+        token = service.issue_token(session, user, "reset", RESET_TTL)
+        send(session, email, "password_reset", token=token, minutes=int(RESET_TTL.total_seconds() // 60))
+        service.record(session, Actor(None, ip), "password.reset_requested", user)
+    session.commit()
+
+
+def reset_password(session: Session, raw_token: str, password: str, send: Mailer, ip: str | None) -> User:
+    """Set a new password from a reset link and sign the account out everywhere."""
+    user = service.token_user(session, raw_token, "reset")
+    if user is None:
+        raise AccountError("This reset link has expired or has already been used. Ask for a new one.")
+    service.set_password(user, password)
+    service.redeem_token(session, raw_token, "reset")
+    user.session_version += 1
+    send(session, user.email, "password_changed")
+    service.record(session, Actor(user, ip), "password.reset", user)
+    session.commit()
+    return user

@@ -1,0 +1,237 @@
+"""Accounts: organisations, users, sign-in, tokens, second factor, profile.
+
+Everything here runs without a request; routes pass in what they parsed.
+Security-relevant changes are audited in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustcenter.audit import service as audit
+from trustcenter.accounts import passwords
+from trustcenter.accounts.models import CUSTOMER, PROVIDER, AccountToken, Organisation, User
+from trustcenter.accounts.roles import Role
+from trustcenter.crypto import key_service
+from trustcenter.crypto.models import utcnow
+
+INVITE_TTL = dt.timedelta(days=7)
+RESET_TTL = dt.timedelta(hours=1)
+# The personal fields a person may see and correct (GDPR Art. 16).
+PROFILE_FIELDS = ("first_name", "last_name", "username", "country", "state", "timezone", "company_name", "address")
+
+
+class AccountError(ValueError):
+    """A request that cannot be carried out; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is doing something, for the audit log."""
+
+    user: User | None = None
+    ip: str | None = None
+
+    @property
+    def audit_fields(self) -> dict[str, Any]:
+        return {
+            "actor_id": self.user.id if self.user else None,
+            "actor_label": self.user.role if self.user else "system",
+            "ip": self.ip,
+        }
+
+
+def record(session: Session, actor: Actor, action: str, subject: User | Organisation | None = None,
+           **details: Any) -> None:
+    """Audit `action` by `actor` on `subject`, in the caller's transaction."""
+    org_id = subject.org_id if isinstance(subject, User) else getattr(subject, "id", None)
+    audit.record(session, action, subject_type=type(subject).__name__.lower() if subject else None,
+                 subject_id=subject.id if subject else None, org_id=org_id,
+                 details=details or None, **actor.audit_fields)
+
+
+# -- organisations and users ------------------------------------------------
+
+def create_organisation(session: Session, name: str, kind: str = CUSTOMER) -> Organisation:
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise AccountError("An organisation needs a name of 1 to 200 characters.")
+    if session.scalar(select(Organisation.id).where(Organisation.name == name)):
+        raise AccountError(f"An organisation called {name!r} already exists.")
+    org = Organisation(name=name, kind=kind)
+    session.add(org)
+    session.flush()
+    key_service().create_tenant_key(session, org.id)
+    return org
+
+
+def organisation_named(session: Session, name: str) -> Organisation | None:
+    return session.scalars(select(Organisation).where(Organisation.name == name)).first()
+
+
+def provider_organisation(session: Session, name: str) -> Organisation:
+    """The company running the trust center; its people are staff, DPO and administrators."""
+    org = session.scalars(select(Organisation).where(Organisation.kind == PROVIDER)).first()
+    return org or create_organisation(session, name, PROVIDER)
+
+
+def email_index(email: str) -> str:
+    return key_service().root.blind_index_of(email)
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or "." not in domain or len(email) > 254 or any(c.isspace() for c in email):
+        raise AccountError("Enter a valid e-mail address, like name@example.com.")
+    return f"{local}@{domain.lower()}"
+
+
+def create_user(session: Session, org: Organisation, email: str, role: Role | str, password: str | None = None,
+                status: str = "active", **profile: str | None) -> User:
+    """Create a person with a data key of their own, so they can be erased on their own."""
+    role = Role(role)
+    if role.is_provider != (org.kind == PROVIDER):
+        raise AccountError(f"The role {role.label} does not belong in {org.name}.")
+    email = normalise_email(email)
+    index = email_index(email)
+    if session.scalar(select(User.id).where(User.org_id == org.id, User.email_index == index)):
+        raise AccountError("That e-mail address already has an account in this organisation.")
+    data_key = key_service().create_data_key(session, org.id)
+    user = User(org_id=org.id, role=role.value, status=status, email_index=index, data_key_id=data_key.id)
+    user.org = org
+    session.add(user)
+    user.email = email
+    for name, value in profile.items():
+        if name not in PROFILE_FIELDS + ("stripe_customer_id",):
+            raise AccountError(f"Unknown profile field {name!r}.")
+        setattr(user, name, value or None)
+    if password is not None:
+        set_password(user, password)
+    session.flush()
+    return user
+
+
+def users_with_email(session: Session, email: str) -> list[User]:
+    return list(session.scalars(select(User).where(User.email_index == email_index(email))))
+
+
+def set_password(user: User, password: str) -> None:
+    problems = passwords.problems(password, (user.email or "", user.first_name or "", user.last_name or "",
+                                             user.org.name if user.org else ""))
+    if problems:
+        raise AccountError(problems[0])
+    user.password_hash = passwords.hash_password(password)
+
+
+# -- signing in -------------------------------------------------------------
+
+def authenticate(session: Session, email: str, password: str, ip: str | None) -> User | None:
+    """The active user with this address and password, or None; same work either way."""
+    candidates = [u for u in users_with_email(session, email) if u.status == "active"] if "@" in email else []
+    user = next((u for u in candidates if passwords.verify_password(u.password_hash, password)), None)
+    if not candidates:
+        passwords.verify_password(None, password)  # as slow as a real check
+    if user is None:
+        subject = candidates[0] if candidates else None
+        record(session, Actor(None, ip), "login.failure", subject, reason="bad credentials")
+        session.commit()
+        return None
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def complete_login(session: Session, user: User, ip: str | None, method: str) -> None:
+    user.last_login_at = utcnow()
+    user.last_login_ip = ip
+    record(session, Actor(user, ip), "login.success", user, method=method)
+    session.commit()
+
+
+def sign_out_everywhere(session: Session, user: User, ip: str | None) -> None:
+    """Invalidate every session of this user, including copied cookies."""
+    user.session_version += 1
+    record(session, Actor(user, ip), "session.revoked_all", user)
+    session.commit()
+
+
+# -- one-time tokens --------------------------------------------------------
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, purpose: str, ttl: dt.timedelta) -> str:
+    """A 256-bit random token; only its hash is stored. Older tokens of the same purpose die."""
+    for old in session.scalars(select(AccountToken).where(AccountToken.user_id == user.id,
+                                                          AccountToken.purpose == purpose,
+                                                          AccountToken.used_at.is_(None))):
+        old.used_at = utcnow()
+    raw = secrets.token_urlsafe(32)
+    session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=_token_hash(raw),
+                             expires_at=utcnow() + ttl))
+    session.flush()
+    return raw
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def valid_token(session: Session, raw: str, purpose: str) -> AccountToken | None:
+    """The unused, unexpired token for `raw`, if any."""
+    if not raw or len(raw) > 100:
+        return None
+    token = session.scalars(select(AccountToken).where(AccountToken.token_hash == _token_hash(raw),
+                                                       AccountToken.purpose == purpose)).first()
+    if token is None or token.used_at is not None or _as_utc(token.expires_at) < utcnow():
+        return None
+    return token
+
+
+def token_user(session: Session, raw: str, purpose: str) -> User | None:
+    token = valid_token(session, raw, purpose)
+    return session.get(User, token.user_id) if token else None
+
+
+def redeem_token(session: Session, raw: str, purpose: str) -> User:
+    """Mark the token used and return its user; raise when it is not valid any more."""
+    token = valid_token(session, raw, purpose)
+    if token is None:
+        raise AccountError("This link has expired or has already been used. Ask for a new one.")
+    token.used_at = utcnow()
+    user = session.get(User, token.user_id)
+    assert user is not None
+    return user
+
+
+# -- profile (GDPR Art. 16) ------------------------------------------------
+
+def update_profile(session: Session, user: User, changes: dict[str, str | None], ip: str | None) -> list[str]:
+    """Correct the user's own stored data; returns the names of the fields that changed."""
+    changed = []
+    for name in PROFILE_FIELDS:
+        if name not in changes:
+            continue
+        value = (changes[name] or "").strip() or None
+        if value is not None and len(value) > 200:
+            raise AccountError(f"{name.replace('_', ' ').capitalize()} must be at most 200 characters.")
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changed.append(name)
+    if changed:
+        record(session, Actor(user, ip), "profile.updated", user, fields=changed)
+    session.commit()
+    return changed
+
+
+def colleagues(session: Session, org_id: str) -> list[User]:
+    return list(session.scalars(select(User).where(User.org_id == org_id).order_by(User.created_at)))

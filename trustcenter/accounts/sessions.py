@@ -1,0 +1,71 @@
+"""Signed-in sessions: loading the user, rotation at sign-in, idle and absolute timeouts."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from flask import Flask, current_app, flash, request, session
+from flask_login import current_user, login_user, logout_user
+
+from trustcenter.access import MFA_SESSION_KEY
+from trustcenter.accounts.models import User
+from trustcenter.extensions import db, login_manager
+
+PENDING_MFA_KEY = "pending_mfa"
+
+
+def load_user(session_id: str) -> User | None:
+    """Session ids are `user-id:session-version`; a bumped version kills every older session."""
+    user_id, _, version = session_id.partition(":")
+    user = db.session().get(User, user_id) if user_id else None
+    if user is None or not user.is_active or str(user.session_version) != version:
+        return None
+    return user
+
+
+def start_session(user: User, second_factor_done: bool) -> None:
+    """Replace whatever session the browser had (no fixation) and sign `user` in."""
+    session.clear()
+    session["sid"] = secrets.token_urlsafe(16)
+    session["login_at"] = session["seen_at"] = int(time.time())
+    session[MFA_SESSION_KEY] = second_factor_done
+    session.permanent = True
+    login_user(user)
+
+
+def mark_second_factor_done() -> None:
+    """Passing the second factor is a privilege change: rotate the session id again."""
+    session["sid"] = secrets.token_urlsafe(16)
+    session[MFA_SESSION_KEY] = True
+
+
+def end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+def enforce_timeouts() -> None:
+    """Sign out after `SESSION_IDLE_MINUTES` of inactivity or `SESSION_ABSOLUTE_HOURS` in all."""
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies or "login_at" not in session:
+        return
+    now = int(time.time())
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    absolute = current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
+    if now - session.get("seen_at", 0) > idle or now - session["login_at"] > absolute:
+        end_session()
+        flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+        return
+    if now - session.get("seen_at", 0) > 60:  # avoid rewriting the cookie on every request
+        session["seen_at"] = now
+
+
+def init_sessions(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = None  # we rotate and time out sessions ourselves
+    app.before_request(enforce_timeouts)
+
+
+__all__ = ["current_user", "end_session", "init_sessions", "mark_second_factor_done", "start_session"]

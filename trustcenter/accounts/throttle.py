@@ -1,0 +1,37 @@
+"""Throttling of sign-in, reset and second-factor attempts, per source address and per account.
+
+Windows are short, so an attacker hammering someone's address delays them
+for minutes, never locks them out for long.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from flask import request
+
+from trustcenter.extensions import limiter
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def account_key(field: str) -> Callable[[], str]:
+    """Rate-limit key for the account named in a form field, as a blind index (no address in storage)."""
+
+    def key() -> str:
+        from trustcenter.accounts.service import email_index
+
+        value = (request.form.get(field) or "").strip()[:254]
+        return "account:" + email_index(value) if value else "account:-"
+
+    return key
+
+
+def throttled(per_address: str, per_account: str, key: Callable[[], Any]) -> Callable[[F], F]:
+    """Apply both limits to POSTs of the decorated view; a breach answers 429."""
+
+    def decorate(view: F) -> F:
+        view = limiter.limit(per_account, key_func=key, methods=["POST"])(view)
+        return limiter.limit(per_address, methods=["POST"])(view)
+
+    return decorate

@@ -1,0 +1,72 @@
+"""`trustcenter audit verify` and `trustcenter retention purge`; both are audited themselves."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
+
+from trustcenter.audit import AuditLogBroken, AuditLogError, purge, record, verify
+from trustcenter.audit.retention import RETENTION
+from trustcenter.extensions import db
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def verify_command() -> None:
+    """Check every entry's hash and link, the checkpoints and the signed head; exit 1 if broken."""
+    session = db.session()
+    result = verify(session, current_app.extensions["keys"].root.audit_verify)
+    _record_or_warn("audit.verified", {"ok": result.ok, "checked": result.checked,
+                                       "first_broken_id": result.first_broken_id})
+    if not result.ok:
+        click.echo(f"Audit log broken at entry {result.first_broken_id}: {result.reason}", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(f"Audit log intact: {result.checked} entries verified")
+
+
+@click.group("retention")
+def retention_group() -> None:
+    """Deleting data we promised not to keep."""
+
+
+@retention_group.command("purge")
+@click.option("--days", type=click.IntRange(min=1), default=RETENTION.days, show_default=True,
+              help="Delete audit entries older than this many days.")
+@with_appcontext
+def purge_command(days: int) -> None:
+    """Delete old audit entries behind a signed checkpoint, so the rest still verifies."""
+    session = db.session()
+    try:
+        result = purge(session, current_app.extensions["keys"].root.audit_signing, dt.timedelta(days=days))
+    except AuditLogBroken as broken:
+        session.rollback()
+        _record_or_warn("retention.refused", {"first_broken_id": broken.result.first_broken_id})
+        click.echo(f"Refusing to purge: {broken}. Investigate with `trustcenter audit verify`.", err=True)
+        raise click.exceptions.Exit(1) from None
+    if result.purged:
+        session.commit()  # purge recorded "retention.purged" with the checkpoint
+        click.echo(f"Purged {result.purged} audit entries older than {days} days "
+                   f"(up to entry {result.upto_id}, checkpoint {result.checkpoint_id}).")
+    else:
+        _record_or_warn("retention.purged", {"purged_count": 0, "older_than_days": days})
+        click.echo(f"Nothing to purge: no audit entries older than {days} days.")
+
+
+def _record_or_warn(action: str, details: dict[str, object]) -> None:
+    """Audit a command run; a log too damaged to append to gets a warning, not a traceback."""
+    session = db.session()
+    try:
+        record(session, action, actor_label="system", details={"via": "cli", **details})
+        session.commit()
+    except (SQLAlchemyError, AuditLogError) as error:
+        session.rollback()
+        click.echo(f"Warning: could not record {action} in the audit log: {type(error).__name__}", err=True)

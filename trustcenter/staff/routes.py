@@ -1,0 +1,54 @@
+"""Staff and DPO pages: the audit log browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, request
+from flask_login import current_user
+
+from trustcenter.access import roles_required
+from trustcenter.accounts.roles import PROVIDER_ROLES
+from trustcenter.audit import service as audit
+from trustcenter.extensions import db
+from trustcenter.htmx import render
+
+bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
+PAGE_SIZE = 50
+
+
+def _date(name: str) -> dt.datetime | None:
+    """A yyyy-mm-dd query parameter as a UTC datetime; bad input is ignored and reported."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return dt.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+
+
+def _int(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+@bp.get("/audit")
+@roles_required(*PROVIDER_ROLES)
+def audit_log() -> Response:
+    session = db.session()
+    filters = {
+        "action": request.args.get("action", "").strip()[:64] or None,
+        "since": _date("since"),
+        "until": _date("until"),
+    }
+    if filters["until"]:
+        filters["until"] += dt.timedelta(days=1)  # inclusive of the whole day
+    entries = audit.search(session, before_id=_int("before"), limit=PAGE_SIZE + 1, **filters)
+    has_more = len(entries) > PAGE_SIZE
+    entries = entries[:PAGE_SIZE]
+    audit.record(session, "audit.viewed", actor_id=current_user.id, actor_label=current_user.role,
+                 ip=request.remote_addr, details={k: str(v) for k, v in filters.items() if v} or None)
+    session.commit()
+    return render("staff/audit.html", block="rows", entries=entries, has_more=has_more,
+                  next_before=entries[-1].id if entries else None, args=request.args)
