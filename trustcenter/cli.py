@@ -32,7 +32,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.argument("revision", default="heads")
+@click.argument("revision", default="head")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Migrate the database schema to REVISION (default: the latest)."""
