@@ -93,6 +93,7 @@ def app(app_config: dict) -> Iterator[Flask]:
     application = create_app(app_config)
     limiter.reset()  # throttling counters must not leak from one test into the next
     yield application
+    application.extensions["mail_worker"].stop()  # a delivery thread must not outlive its test
     db.remove()
     empty_all_tables()
 
