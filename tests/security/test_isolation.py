@@ -12,12 +12,14 @@ ROLES = ["a_admin", "a_member", "staff", "dpo", "admin", None]
 ARGUMENTS = {"token": "not-a-real-token-but-long-enough-to-look-real", "slug": "data-breach"}
 
 
-def concrete_urls(app: Flask, method: str) -> list[str]:
+def concrete_urls(app: Flask, method: str, people=None) -> list[str]:
+    """Every route with its arguments filled in; object ids point at tenant B's objects."""
+    arguments = dict(ARGUMENTS, org_id=people["b_admin"].org_id if people else "0" * 36)
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or method not in (rule.methods or ()):
             continue
-        urls.append(rule.build({name: ARGUMENTS[name] for name in rule.arguments}, append_unknown=False)[1])
+        urls.append(rule.build({name: arguments[name] for name in rule.arguments}, append_unknown=False)[1])
     return sorted(set(urls))
 
 
@@ -49,11 +51,17 @@ def test_no_page_reveals_another_tenant(app, auth, client, people, who):
     if who:
         auth.login(people[who])
     forbidden = tenant_b_values(people)
-    for url in concrete_urls(app, "GET"):
+    provider = who in ("staff", "dpo", "admin")
+    for url in concrete_urls(app, "GET", people):
         response = client.get(url)
         assert response.status_code < 500, url
+        if provider and url.startswith("/staff/customers"):
+            continue  # staff may see customers' data there, and each view is audited (tested below)
+        if url.startswith("/staff/customers/"):
+            assert response.status_code in (302, 303, 404), f"{url} as {who}"
         body = response.get_data(as_text=True)
-        leaked = [value for value in forbidden if value in body]
+        # An id the visitor put in the URL may come back (e.g. in a sign-in link's `next`).
+        leaked = [value for value in forbidden if value in body and value not in url]
         assert leaked == [], f"{url} as {who} shows {leaked}"
         if who is None and url.startswith(("/account/", "/staff/")) and "token" not in url:
             assert response.status_code in (200, 302, 303, 410), url
@@ -65,7 +73,7 @@ def test_every_post_as_every_role_is_a_clean_answer(app, auth, client, people, w
     if who:
         auth.login(people[who])
     token = csrf_token_from(client.get("/account/login" if who is None else "/account/").get_data(as_text=True))
-    for url in concrete_urls(app, "POST"):
+    for url in concrete_urls(app, "POST", people):
         if url.endswith(("/logout", "/logout-everywhere")):
             continue  # would end the walk early
         response = client.post(url, data={"csrf_token": token, "email": people["b_member"].email})
@@ -92,3 +100,21 @@ def test_customer_admin_sees_only_their_own_team(auth, client, people):
 def test_customers_cannot_reach_staff_pages(auth, client, people):
     auth.login(people["a_admin"])
     assert client.get("/staff/audit").status_code == 404
+
+
+def test_staff_viewing_personal_data_is_audited(auth, client, people, session):
+    from sqlalchemy import select
+
+    from trustcenter.audit import AuditEntry
+
+    auth.login(people["staff"])
+    page = client.get(f"/staff/customers/{people['b_admin'].org_id}")
+    assert page.status_code == 200 and people["b_member"].email.encode() in page.data
+    actions = session.scalars(select(AuditEntry.action)).all()
+    assert "personal_data.viewed" in actions
+
+
+def test_unknown_customer_is_404_for_staff(auth, client, people):
+    auth.login(people["staff"])
+    assert client.get("/staff/customers/" + "f" * 36).status_code == 404
+    assert client.get("/staff/customers/" + "f" * 400).status_code == 404

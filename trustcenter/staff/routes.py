@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from trustcenter.access import roles_required
@@ -12,6 +12,7 @@ from trustcenter.accounts.roles import PROVIDER_ROLES
 from trustcenter.audit import service as audit
 from trustcenter.extensions import db
 from trustcenter.htmx import render
+from trustcenter.staff import service
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 PAGE_SIZE = 50
@@ -52,3 +53,20 @@ def audit_log() -> Response:
     session.commit()
     return render("staff/audit.html", block="rows", entries=entries, has_more=has_more,
                   next_before=entries[-1].id if entries else None, args=request.args)
+
+
+@bp.get("/customers")
+@roles_required(*PROVIDER_ROLES)
+def customers() -> str:
+    return render_template("staff/customers.html", organisations=service.customer_organisations(db.session()))
+
+
+@bp.get("/customers/<org_id>")
+@roles_required(*PROVIDER_ROLES)
+def customer(org_id: str) -> str:
+    session = db.session()
+    org = service.get_customer_for(current_user, session, org_id)
+    if org is None:
+        abort(404)
+    people = service.people_of(session, current_user, org, request.remote_addr)
+    return render_template("staff/customer.html", org=org, people=people)

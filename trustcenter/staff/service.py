@@ -1,0 +1,32 @@
+"""What staff may look up about customers, loaded through one guard."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from trustcenter.accounts.models import CUSTOMER, Organisation, User
+from trustcenter.accounts.service import Actor, colleagues, record
+
+
+def customer_organisations(session: Session) -> list[tuple[Organisation, int]]:
+    """Customer organisations with their number of people; no personal data."""
+    counts = (select(Organisation, func.count(User.id)).outerjoin(User, User.org_id == Organisation.id)
+              .where(Organisation.kind == CUSTOMER).group_by(Organisation.id).order_by(Organisation.name))
+    return [(org, count) for org, count in session.execute(counts)]
+
+
+def get_customer_for(viewer: User, session: Session, org_id: str) -> Organisation | None:
+    """The customer organisation `org_id` if `viewer` works for the provider; None otherwise (answer 404)."""
+    if not viewer.role_enum.is_provider or len(org_id) > 36:
+        return None
+    org = session.get(Organisation, org_id)
+    return org if org is not None and org.kind == CUSTOMER else None
+
+
+def people_of(session: Session, viewer: User, org: Organisation, ip: str | None) -> list[User]:
+    """The customer's people with their personal data; every such view is audited."""
+    people = colleagues(session, org.id)
+    record(session, Actor(viewer, ip), "personal_data.viewed", org, people=len(people))
+    session.commit()
+    return people
