@@ -18,6 +18,7 @@ import os
 import struct
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -42,8 +43,12 @@ class Place:
     def __str__(self) -> str:
         return f"{self.table}.{self.column}[{self.row_id}]"
 
+    @cached_property
+    def encoded(self) -> bytes:
+        return b"\x1f".join((self.table.encode(), self.column.encode(), self.row_id.encode()))
+
     def encode(self) -> bytes:
-        return f"{self.table}\x1f{self.column}\x1f{self.row_id}".encode()
+        return self.encoded
 
 
 @dataclass(frozen=True)
@@ -67,20 +72,36 @@ def read_header(blob: bytes, place: Place | str) -> Header:
 
 def seal(aead: AESGCM, header: Header, plaintext: bytes, place: Place) -> bytes:
     """Encrypt `plaintext` for `place` under the key `aead`, described by `header`."""
-    packed = header.pack()
+    return seal_packed(aead, header.pack(), plaintext, place.encode())
+
+
+def seal_packed(aead: AESGCM, packed_header: bytes, plaintext: bytes, place: bytes) -> bytes:
+    """`seal` with the header already packed: the hot path for field encryption."""
     nonce = os.urandom(NONCE_BYTES)
-    return packed + nonce + aead.encrypt(nonce, plaintext, packed + place.encode())
+    return packed_header + nonce + aead.encrypt(nonce, plaintext, packed_header + place)
 
 
 def open_sealed(aead: AESGCM, blob: bytes, place: Place) -> bytes:
     """Decrypt a blob sealed for `place`; raise `DecryptionFailed` naming the key otherwise."""
     header = read_header(blob, place)
+    return open_checked(aead, blob, place, str(header.key_id))
+
+
+def open_checked(aead: AESGCM, blob: bytes, place: Place, key_id: str) -> bytes:
+    """Decrypt a blob whose header was already checked (see `key_bytes_of`)."""
     start = HEADER.size
-    nonce = blob[start:start + NONCE_BYTES]
     try:
-        return aead.decrypt(nonce, blob[start + NONCE_BYTES:], blob[:start] + place.encode())
+        return aead.decrypt(blob[start:start + NONCE_BYTES], blob[start + NONCE_BYTES:],
+                            blob[:start] + place.encoded)
     except InvalidTag:
-        raise DecryptionFailed(str(header.key_id), str(place)) from None
+        raise DecryptionFailed(key_id, str(place)) from None
+
+
+def key_bytes_of(blob: bytes, place: Place) -> bytes:
+    """The raw key id of a well-formed blob; malformed blobs raise as `read_header` does."""
+    if len(blob) < MIN_LENGTH or blob[0] != FORMAT_VERSION:
+        read_header(blob, place)  # raises with the reason
+    return blob[1:17]
 
 
 def new_key() -> bytes:

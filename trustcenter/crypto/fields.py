@@ -74,11 +74,16 @@ class encrypted:  # noqa: N801 - used like a column declaration
         self.name = name
         self.sealed_attr = f"{name}_sealed"
         self.cache_attr = f"_plain_{name}"
+        self.place_attr = f"_place_{name}"
         self.owner = owner
         REGISTRY.setdefault(owner, []).append(name)
 
     def place(self, obj: Any) -> Place:
-        return Place(obj.__tablename__, self.name, str(obj.id))
+        """Where this attribute of `obj` lives; kept on the object, as its id never changes."""
+        place = obj.__dict__.get(self.place_attr)
+        if place is None or place.row_id != obj.id:
+            place = obj.__dict__[self.place_attr] = Place(obj.__tablename__, self.name, str(obj.id))
+        return place
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:

@@ -43,6 +43,8 @@ class KeyService:
         self.session_factory = session_factory
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[AESGCM, int, float]] = {}
+        self._headers: dict[str, bytes] = {}
+        self._ids: dict[bytes, str] = {}
         self._lock = threading.Lock()
 
     # -- tenant keys -------------------------------------------------------
@@ -140,13 +142,20 @@ class KeyService:
 
     # -- values ------------------------------------------------------------
     def seal(self, plaintext: bytes, key_id: str, place: Place, session: Session | None = None) -> bytes:
-        cipher, version = self.data_aead(key_id, session)
-        return aead.seal(cipher, Header(uuid.UUID(key_id), version), plaintext, place)
+        return aead.seal_packed(self._data_cipher(key_id, session), self._headers[key_id], plaintext,
+                                place.encoded)
 
     def open(self, blob: bytes, place: Place, session: Session | None = None) -> bytes:
-        header = aead.read_header(blob, place)
-        cipher, _version = self.data_aead(str(header.key_id), session)
-        return aead.open_sealed(cipher, blob, place)
+        raw_id = aead.key_bytes_of(blob, place)
+        key_id = self._ids.get(raw_id) or str(uuid.UUID(bytes=raw_id))
+        return aead.open_checked(self._data_cipher(key_id, session), blob, place, key_id)
+
+    def _data_cipher(self, key_id: str, session: Session | None) -> AESGCM:
+        """`data_aead` with the cache hit inlined: this runs for every field read and written."""
+        entry = self._cache.get(key_id)
+        if entry is not None and entry[2] > time.monotonic():
+            return entry[0]
+        return self.data_aead(key_id, session)[0]
 
     # -- destruction and rotation -----------------------------------------
     def destroy_data_key(self, session: Session, key_id: str) -> None:
@@ -198,6 +207,11 @@ class KeyService:
     def _remember(self, cache_id: str, cipher: AESGCM, version: int) -> AESGCM:
         with self._lock:
             self._cache[cache_id] = (cipher, version, time.monotonic() + self.cache_seconds)
+            if not cache_id.startswith("tenant:"):
+                # Packed headers and raw-id lookups spare the hot path from parsing UUIDs.
+                key = uuid.UUID(cache_id)
+                self._headers[cache_id] = Header(key, version).pack()
+                self._ids[key.bytes] = cache_id
         return cipher
 
     def forget(self, cache_id: str | None = None) -> None:

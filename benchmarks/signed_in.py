@@ -1,0 +1,134 @@
+"""Throughput of a signed-in page that decrypts 50+ values, against the public FAQ page.
+
+    .venv/bin/python benchmarks/signed_in.py [--duration 10] [--rounds 3]
+
+A customer administrator's team page lists 17 colleagues: each row decrypts a
+first name, a last name and an e-mail address under that person's own data
+key (51 values, plus the viewer's own). Both pages are served by the same
+gunicorn server, so the ratio is what signing in, loading the user and the
+team from the database, and decrypting cost against a cached public page.
+Timings are reported, never asserted; the server is killed on every exit path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.load import (  # noqa: E402
+    OUR_APP, BenchmarkError, Scenario, Server, clean_environment, free_port, gunicorn_settings,
+    migrate_database, production_secrets, run_wrk,
+)
+
+TARGET_RATIO = 0.5
+COLLEAGUES = 16
+PASSWORD = "benchmark passphrase for the team page"
+
+
+def seed(database_url: str, instance: Path, keys_env: dict[str, str]) -> str:
+    """A tenant with an administrator and 16 colleagues, sealed under the server's keys."""
+    import os
+
+    os.environ.update(keys_env)  # the server and this seeding must share the root keys
+    from trustcenter import create_app
+    from trustcenter.accounts import service
+    from trustcenter.extensions import db
+
+    app = create_app({"ENV": "testing", "SECRET_KEY": "s" * 48, "DATABASE_URL": database_url,
+                      "INSTANCE_PATH": str(instance / "seed")})
+    with app.app_context():
+        session = db.session()
+        org = service.create_organisation(session, "Benchmark Analytics Ltd")
+        admin = service.create_user(session, org, "admin@bench.example", "customer_admin", password=PASSWORD,
+                                    first_name="Ada", last_name="Admin")
+        for number in range(COLLEAGUES):
+            service.create_user(session, org, f"colleague{number}@bench.example", "customer_member",
+                                first_name=f"Colleague{number}", last_name=f"Surname{number}")
+        session.commit()
+        return admin.email
+
+
+def sign_in(base_url: str, email: str) -> str:
+    """Sign in through the real form and return the Cookie header value."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base_url + "/account/login", timeout=30).read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"email": email, "password": PASSWORD, "csrf_token": token}).encode()
+    opener.open(base_url + "/account/login", data=form, timeout=30).read()
+    team = opener.open(base_url + "/account/team", timeout=30).read().decode()
+    if team.count("@bench.example") < COLLEAGUES + 1:
+        raise BenchmarkError("signed-in team page does not list every colleague; sign-in failed?")
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--gunicorn-threads", type=int, default=4)
+    parser.add_argument("--keep-alive", type=int, default=2)
+    parser.add_argument("--wait-for-idle", type=float, default=30)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        database_url = f"sqlite:///{tmp / 'bench.db'}"
+        migrate_database(database_url)
+        keys_env = production_secrets()
+        email = seed(database_url, tmp, keys_env)
+        env = clean_environment() | {
+            "TRUSTCENTER_ENV": "production", "TRUSTCENTER_SECRET_KEY": secrets.token_urlsafe(48),
+            "TRUSTCENTER_DATABASE_URL": database_url, "TRUSTCENTER_INSTANCE_PATH": str(tmp / "instance"),
+        } | keys_env
+        (tmp / "instance").mkdir()
+        server = Server("ours", OUR_APP, free_port(), gunicorn_settings(args), env, tmp / "ours.log")
+        try:
+            server.start()
+            server.wait_ready()
+            cookie = sign_in(server.base_url, email)
+            faq = Scenario("faq", "GET /faq (public, anonymous)", server.base_url + "/faq")
+            team = Scenario("team", "GET /account/team (signed in, 51+ decryptions)",
+                            server.base_url + "/account/team", headers=(f"Cookie: {cookie}",))
+            for scenario in (faq, team):
+                run_wrk(scenario.url, 2, args, scenario.headers, [server.pgid])  # warm-up
+            for number in range(1, args.rounds + 1):
+                for scenario in (faq, team):
+                    result = run_wrk(scenario.url, args.duration, args, scenario.headers, [server.pgid])
+                    scenario.results.append(result)
+                    print(f"  round {number}/{args.rounds}  {scenario.label:<48} "
+                          f"{result.requests_per_second:9.1f} req/s", flush=True)
+        finally:
+            server.stop()
+    ratio = team.median / faq.median
+    print(f"\n{'scenario':<50}{'median req/s':>14}")
+    for scenario in (faq, team):
+        print(f"{scenario.label:<50}{scenario.median:>14.1f}")
+    verdict = "meets" if ratio >= TARGET_RATIO else "misses"
+    print(f"signed-in / public = {ratio:.2f}: {verdict} the target of at least {TARGET_RATIO}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
