@@ -13,12 +13,12 @@ Timings are reported, never asserted; the server is killed on every exit path.
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import re
 import secrets
 import shutil
 import sys
 import tempfile
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -60,17 +60,38 @@ def seed(database_url: str, instance: Path, keys_env: dict[str, str]) -> str:
 
 
 def sign_in(base_url: str, email: str) -> str:
-    """Sign in through the real form and return the Cookie header value."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(base_url + "/account/login", timeout=30).read().decode()
+    """Sign in through the real form and return the Cookie header value.
+
+    Production cookies are marked Secure, which a cookie jar will not send over
+    plain HTTP on loopback, so the cookie is carried by hand.
+    """
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
+    cookie = ""
+
+    def call(path: str, data: bytes | None = None) -> str:
+        nonlocal cookie
+        request = urllib.request.Request(base_url + path, data=data, headers={"Cookie": cookie} if cookie else {})
+        try:
+            response = opener.open(request, timeout=30)
+        except urllib.error.HTTPError as redirect:  # 303 after the form, by design
+            response = redirect
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = header.split(";", 1)[0]
+        return response.read().decode()
+
+    page = call("/account/login")
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"email": email, "password": PASSWORD, "csrf_token": token}).encode()
-    opener.open(base_url + "/account/login", data=form, timeout=30).read()
-    team = opener.open(base_url + "/account/team", timeout=30).read().decode()
+    call("/account/login", urllib.parse.urlencode({"email": email, "password": PASSWORD,
+                                                    "csrf_token": token}).encode())
+    team = call("/account/team")
     if team.count("@bench.example") < COLLEAGUES + 1:
         raise BenchmarkError("signed-in team page does not list every colleague; sign-in failed?")
-    return "; ".join(f"{c.name}={c.value}" for c in jar)
+    return cookie
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        return None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -47,7 +47,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     headers.init_headers(app)
     templating.init_templating(app)
     cli.register_commands(app)
+    _wrap_wsgi(app)
     return app
+
+
+def _wrap_wsgi(app: Flask) -> None:
+    """The page cache answers before Flask; a trusted proxy's headers are applied before both."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from trustcenter.pagecache import init_page_cache
+
+    init_page_cache(app)
+    if app.config["TRUST_PROXY"]:
+        # Only behind a proxy we run: otherwise clients could claim HTTPS or any IP.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
 
 def _flask_settings(resolved: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,8 +83,6 @@ def _flask_settings(resolved: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _init_extensions(app: Flask) -> None:
-    from werkzeug.middleware.proxy_fix import ProxyFix
-
     from trustcenter.accounts.sessions import init_sessions
     from trustcenter.extensions import csrf, db, htmx, limiter
 
@@ -81,9 +92,6 @@ def _init_extensions(app: Flask) -> None:
     htmx.init_app(app)
     limiter.init_app(app)
     init_sessions(app)
-    if app.config["TRUST_PROXY"]:
-        # Only behind a proxy we run: otherwise clients could claim HTTPS or any IP.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
 
 def _init_crypto(app: Flask) -> None:
@@ -102,11 +110,9 @@ def _init_crypto(app: Flask) -> None:
 
 def _init_content(app: Flask) -> None:
     from trustcenter.faq.content import ContentStore
-    from trustcenter.pagecache import PageCache
 
     watch = app.config["ENV"] == "development"
     app.extensions["content"] = ContentStore(app.config["CONTENT_DIR"], watch=watch)
-    app.extensions["page_cache"] = PageCache()
 
 
 def _register_blueprints(app: Flask) -> None:

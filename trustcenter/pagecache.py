@@ -1,10 +1,11 @@
-"""Whole-response cache for anonymous public pages.
+"""Whole-response cache for anonymous public pages, answered before Flask runs.
 
 Public pages change only when the content does, so for visitors without a
-session they are rendered once per content version and then served from
-memory with an ETag; `If-None-Match` gets a 304. Signed-in visitors always get
-a fresh page (their header differs), and nothing here touches the session or
-the database.
+session they are rendered once per content version; later requests are
+answered by `PublicPageCache`, a WSGI middleware, with the exact status,
+headers (security headers included) and body Flask produced the first time.
+`If-None-Match` gets a 304. Signed-in visitors always reach Flask (their
+header differs), and nothing here touches the session or the database.
 """
 
 from __future__ import annotations
@@ -14,21 +15,24 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from flask import Response, current_app, request
-
-from trustcenter.htmx import wants_fragment
+from flask import Flask, Response, current_app, request
 
 MAX_ENTRIES = 512
+# Set by `public_page` on responses that are the same for every anonymous visitor;
+# the middleware removes it before the response leaves.
+CACHEABLE_HEADER = "X-Trustcenter-Cacheable"
+# Request headers that select a different rendering of the same URL (see htmx.render).
+VARYING_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_REQUEST", "HTTP_HOST")
 
 
 @dataclass(frozen=True)
 class CachedPage:
+    headers: list[tuple[str, str]]
+    not_modified_headers: list[tuple[str, str]]
     body: bytes
     etag: str
-    content_type: str
-    vary: str
 
 
 class PageCache:
@@ -57,56 +61,102 @@ class PageCache:
         with self._lock:
             self._entries.clear()
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
 
 def is_anonymous_request() -> bool:
     """True when the visitor sent no session cookie, so the page is the same for everyone."""
     return current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
 
 
-def _capture(response: Response) -> CachedPage:
-    body = response.get_data()
-    return CachedPage(
-        body=body,
-        etag='"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"',
-        content_type=response.headers["Content-Type"],
-        vary=response.headers.get("Vary", ""),
-    )
-
-
-def _serve(page: CachedPage) -> Response:
-    if page.etag in request.headers.get("If-None-Match", ""):
-        response = Response(status=304)
-    else:
-        response = Response(page.body, content_type=page.content_type)
-    response.headers["ETag"] = page.etag
-    response.headers["Cache-Control"] = "no-cache"
-    if page.vary:
-        response.headers["Vary"] = page.vary
-    return response
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
 def public_page(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Serve an anonymous GET of `view` from the page cache, keyed by content version."""
+    """Mark an anonymous 200 of `view` as cacheable, with an ETag; answer If-None-Match."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        if request.method != "GET" or not is_anonymous_request():
-            return view(*args, **kwargs)
-        environ = request.environ
-        key = (
-            environ.get("PATH_INFO", ""),
-            environ.get("QUERY_STRING", ""),
-            wants_fragment(),
-            current_app.extensions["content"].current().version,
-        )
-        cache: PageCache = current_app.extensions["page_cache"]
-        page = cache.get(key)
-        if page is None:
-            response = current_app.make_response(view(*args, **kwargs))
-            if response.status_code != 200 or response.direct_passthrough:
-                return response
-            page = _capture(response)
-            cache.put(key, page)
-        return _serve(page)
+        response = current_app.make_response(view(*args, **kwargs))
+        if request.method != "GET" or response.status_code != 200 or not is_anonymous_request():
+            return response
+        response.headers["ETag"] = etag_of(response.get_data())
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers[CACHEABLE_HEADER] = "1"
+        if response.headers["ETag"] in request.headers.get("If-None-Match", ""):
+            response.status_code, response.data = 304, b""
+        return response
 
     return wrapper
+
+
+class PublicPageCache:
+    """WSGI middleware: replay cached anonymous public pages without entering Flask."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], app: Flask, cache: PageCache) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+        self.cache = cache
+        self.cookie = app.config["SESSION_COOKIE_NAME"] + "="
+
+    def _key(self, environ: dict[str, Any]) -> tuple[Any, ...]:
+        return (
+            environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("wsgi.url_scheme"),
+            *(environ.get(name) for name in VARYING_HEADERS),
+            self.app.extensions["content"].current().version,
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD") or self.cookie in environ.get("HTTP_COOKIE", ""):
+            return self.wsgi_app(environ, start_response)
+        key = self._key(environ)
+        page = self.cache.get(key)
+        if page is not None:
+            if page.etag in environ.get("HTTP_IF_NONE_MATCH", ""):
+                start_response("304 NOT MODIFIED", page.not_modified_headers)
+                return [b""]
+            start_response("200 OK", page.headers)
+            return [b""] if method == "HEAD" else [page.body]
+        return self._fill(environ, start_response, key, method == "GET")
+
+    def _fill(self, environ: dict[str, Any], start_response: Callable[..., Any], key: tuple[Any, ...],
+              storable: bool) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+            captured["status"], captured["cacheable"] = status, any(n == CACHEABLE_HEADER for n, _ in headers)
+            headers = [(n, v) for n, v in headers if n != CACHEABLE_HEADER]
+            captured["headers"] = headers
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        result = self.wsgi_app(environ, capture)
+        cookie_set = any(n.lower() == "set-cookie" for n, _ in captured.get("headers", ()))
+        if not (storable and captured.get("cacheable") and captured["status"].startswith("200")) or cookie_set:
+            return result  # a response that sets a cookie is never shared between visitors
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        headers = captured["headers"]
+        etag = next((v for n, v in headers if n == "ETag"), etag_of(body))
+        kept = {"etag", "cache-control", "vary"} | {n.lower() for n in SECURITY_HEADER_NAMES}
+        self.cache.put(key, CachedPage(headers, [(n, v) for n, v in headers if n.lower() in kept], body, etag))
+        return [body]
+
+
+# Security headers are repeated on 304s, so a revalidated page keeps its policy.
+SECURITY_HEADER_NAMES = (
+    "Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+    "Cross-Origin-Opener-Policy", "Permissions-Policy", "Strict-Transport-Security",
+)
+
+
+def init_page_cache(app: Flask) -> None:
+    """Install the middleware inside any proxy fix, so the scheme it sees is the real one."""
+    cache = PageCache()
+    app.extensions["page_cache"] = cache
+    app.wsgi_app = PublicPageCache(app.wsgi_app, app, cache)  # type: ignore[method-assign]
