@@ -40,6 +40,8 @@ test-fast: install assets
 
 bench: install assets
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/signed_in.py
+	$(BIN)/python benchmarks/crypto_fields.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache
