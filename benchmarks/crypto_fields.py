@@ -48,7 +48,7 @@ def build(tmp: Path):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--number", type=int, default=20000, help="encrypt+decrypt pairs per round")
     args = parser.parse_args()
 
@@ -79,16 +79,19 @@ def main() -> int:
                 timings[name].append(timeit.timeit(fn, number=args.number) / args.number * 1e6)
 
     medians = {name: statistics.median(values) for name, values in timings.items()}
+    best = {name: min(values) for name, values in timings.items()}
     print(f"Python {sys.version.split()[0]}, cryptography {__import__('cryptography').__version__}, "
           f"{os.cpu_count()} CPUs; {args.rounds} interleaved rounds of {args.number} pairs; "
           f"{len(plaintext)}-byte value")
-    print(f"{'case':<8}{'µs per pair (median)':>22}{'ratio to raw':>14}   rounds (µs)")
+    print(f"{'case':<8}{'median µs':>11}{'ratio':>8}{'best µs':>10}{'ratio':>8}   rounds (µs)")
     for name, median in medians.items():
         rounds = ", ".join(f"{v:.2f}" for v in timings[name])
-        print(f"{name:<8}{median:>22.2f}{median / medians['raw']:>14.2f}   {rounds}")
+        print(f"{name:<8}{median:>11.2f}{median / medians['raw']:>8.2f}{best[name]:>10.2f}"
+              f"{best[name] / best['raw']:>8.2f}   {rounds}")
     ratio = medians["field"] / medians["raw"]
     verdict = "meets" if ratio <= TARGET else "misses"
-    print(f"field/raw = {ratio:.2f}: {verdict} the target of at most {TARGET:.1f}x")
+    print(f"field/raw = {ratio:.2f} (medians), {best['field'] / best['raw']:.2f} (best rounds): "
+          f"{verdict} the target of at most {TARGET:.1f}x")
     return 0
 
 

@@ -72,36 +72,20 @@ def read_header(blob: bytes, place: Place | str) -> Header:
 
 def seal(aead: AESGCM, header: Header, plaintext: bytes, place: Place) -> bytes:
     """Encrypt `plaintext` for `place` under the key `aead`, described by `header`."""
-    return seal_packed(aead, header.pack(), plaintext, place.encode())
-
-
-def seal_packed(aead: AESGCM, packed_header: bytes, plaintext: bytes, place: bytes) -> bytes:
-    """`seal` with the header already packed: the hot path for field encryption."""
+    packed = header.pack()
     nonce = os.urandom(NONCE_BYTES)
-    return packed_header + nonce + aead.encrypt(nonce, plaintext, packed_header + place)
+    return packed + nonce + aead.encrypt(nonce, plaintext, packed + place.encoded)
 
 
 def open_sealed(aead: AESGCM, blob: bytes, place: Place) -> bytes:
     """Decrypt a blob sealed for `place`; raise `DecryptionFailed` naming the key otherwise."""
     header = read_header(blob, place)
-    return open_checked(aead, blob, place, str(header.key_id))
-
-
-def open_checked(aead: AESGCM, blob: bytes, place: Place, key_id: str) -> bytes:
-    """Decrypt a blob whose header was already checked (see `key_bytes_of`)."""
     start = HEADER.size
     try:
         return aead.decrypt(blob[start:start + NONCE_BYTES], blob[start + NONCE_BYTES:],
                             blob[:start] + place.encoded)
     except InvalidTag:
-        raise DecryptionFailed(key_id, str(place)) from None
-
-
-def key_bytes_of(blob: bytes, place: Place) -> bytes:
-    """The raw key id of a well-formed blob; malformed blobs raise as `read_header` does."""
-    if len(blob) < MIN_LENGTH or blob[0] != FORMAT_VERSION:
-        read_header(blob, place)  # raises with the reason
-    return blob[1:17]
+        raise DecryptionFailed(str(header.key_id), str(place)) from None
 
 
 def new_key() -> bytes:
