@@ -144,3 +144,13 @@ def test_staff_without_enrolment_must_enrol_first(app, client, people, session):
     assert client.get("/staff/audit").location.endswith("/account/security")
     page = client.get("/account/security").get_data(as_text=True)
     assert "<svg" in page and 'role="img"' in page
+
+
+def test_audit_names_the_subject_type_even_through_the_current_user_proxy(auth, people, session):
+    from sqlalchemy import select
+
+    from trustcenter.audit import AuditEntry
+
+    auth.login(people["staff"])
+    subjects = set(session.scalars(select(AuditEntry.subject_type).where(AuditEntry.action == "login.success")))
+    assert subjects == {"user"}

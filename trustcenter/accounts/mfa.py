@@ -27,7 +27,7 @@ def qr_svg(uri: str) -> Markup:
     """The otpauth URI as an inline SVG QR code, built here and fetched from nowhere."""
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="svg", xmldecl=False, svgns=True, nl=False,
-                                    scale=5, border=2, title="QR code for your authenticator app",
+                                    scale=5, border=4, title="QR code for your authenticator app",
                                     svgclass="qr", lineclass=None, dark="#111827")
     svg = buffer.getvalue().decode()
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code for your authenticator app" ', 1))

@@ -52,7 +52,8 @@ def record(session: Session, actor: Actor, action: str, subject: User | Organisa
            **details: Any) -> None:
     """Audit `action` by `actor` on `subject`, in the caller's transaction."""
     org_id = subject.org_id if isinstance(subject, User) else getattr(subject, "id", None)
-    audit.record(session, action, subject_type=type(subject).__name__.lower() if subject else None,
+    # `__class__`, not `type()`: the subject may be Flask-Login's `current_user` proxy.
+    audit.record(session, action, subject_type=subject.__class__.__name__.lower() if subject else None,
                  subject_id=subject.id if subject else None, org_id=org_id,
                  details=details or None, **actor.audit_fields)
 
