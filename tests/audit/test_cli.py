@@ -74,3 +74,23 @@ def test_purge_refuses_a_broken_log(cli, session, clock):
 
 def test_purge_rejects_nonsense_days(cli):
     assert cli.invoke(args=["retention", "purge", "--days", "0"]).exit_code == 2
+
+
+def test_purge_also_deletes_old_sent_mail(app, cli, session):
+    import datetime as dt
+
+    from trustcenter.extensions import db
+    from trustcenter.notify import queue_mail
+    from trustcenter.notify.models import SENT, OutboxMessage
+
+    with app.app_context():
+        own = db.session()
+        for age_days in (40, 5):
+            message = queue_mail(own, to="old@example.com", subject="s", text="t", html="<p>h</p>")
+            message.status = SENT
+            message.created_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=age_days)
+        own.commit()
+    result = cli.invoke(args=["retention", "purge"])
+    assert "Purged 1 sent or failed mails older than 35 days." in result.output
+    session.expire_all()
+    assert len(session.scalars(select(OutboxMessage)).all()) == 1

@@ -59,6 +59,16 @@ def purge_command(days: int) -> None:
     else:
         _record_or_warn("retention.purged", {"purged_count": 0, "older_than_days": days})
         click.echo(f"Nothing to purge: no audit entries older than {days} days.")
+    _run_other_purgers(dt.timedelta(days=days))
+
+
+def _run_other_purgers(older_than: dt.timedelta) -> None:
+    """Other domains register `(name, purge(session, older_than) -> count)` in `retention_purgers`."""
+    for name, purge_other in current_app.extensions.get("retention_purgers", []):
+        session = db.session()
+        count = purge_other(session, older_than)
+        session.commit()
+        click.echo(f"Purged {count} {name} older than {older_than.days} days.")
 
 
 def _record_or_warn(action: str, details: dict[str, object]) -> None:

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from trustcenter.notify import outbox
 from trustcenter.notify.outbox import DeliveryReport, deliver_batch, queue_mail
 from trustcenter.notify.transports import DEFAULT_FROM, FileTransport, Mail, SmtpTransport, Transport
 from trustcenter.notify.worker import BackgroundWorker, run_worker
@@ -65,6 +66,8 @@ def init_app(app: Flask) -> None:
     worker = BackgroundWorker(db.new_session, transport)
     app.extensions["mail_transport"] = transport
     app.extensions["mail_worker"] = worker
+    # Sent mail holds personal data: `trustcenter retention purge` deletes it with the old audit entries.
+    app.extensions.setdefault("retention_purgers", []).append(("sent or failed mails", outbox.purge))
     if app.config.get("ENV") == "development":
         app.logger  # noqa: B018 - creates Flask's handler, so "mail to ... written to ..." is shown
         notify_log = logging.getLogger(__name__)
