@@ -83,14 +83,19 @@ def _flask_settings(resolved: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _init_extensions(app: Flask) -> None:
-    from trustcenter.accounts.sessions import init_sessions
-    from trustcenter.extensions import csrf, db, htmx, limiter
+    from trustcenter.accounts.sessions import CookieOnlySessionInterface, init_sessions
+    from trustcenter.accounts.throttle import limit_only_decorated_views
+    from trustcenter.extensions import csrf, db, htmx, limiter, protect_unsafe_methods
 
     db.configure(app.config["DATABASE_URL"])
     app.teardown_appcontext(db.remove)
+    app.session_interface = CookieOnlySessionInterface()
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked below, for unsafe methods only
     csrf.init_app(app)
+    app.before_request(protect_unsafe_methods)
     htmx.init_app(app)
     limiter.init_app(app)
+    limit_only_decorated_views(app)
     init_sessions(app)
 
 

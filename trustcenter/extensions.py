@@ -14,3 +14,11 @@ htmx = Htmx()
 login_manager = LoginManager()
 # No default limits: only sign-in, resets and invitations are throttled, by address and by account.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+
+
+def protect_unsafe_methods() -> None:
+    """Check the CSRF token of every state-changing request; safe methods skip the exemption lookup."""
+    from flask import current_app, request
+
+    if request.method in current_app.config["WTF_CSRF_METHODS"]:
+        csrf.protect()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 import time
 
-from flask import Flask, current_app, flash, request, session
-from flask_login import current_user, login_user, logout_user
+from flask import Flask, Request, current_app, flash, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_login import LoginManager, current_user, login_user, logout_user
 
 from trustcenter.access import MFA_SESSION_KEY
 from trustcenter.accounts.models import User
@@ -60,8 +61,20 @@ def enforce_timeouts() -> None:
         session["seen_at"] = now
 
 
+class CookieOnlySessionInterface(SecureCookieSessionInterface):
+    """Open no signed session when the browser sent no session cookie (most public requests)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class() if app.secret_key else None
+        return super().open_session(app, request)
+
+
 def init_sessions(app: Flask) -> None:
     login_manager.init_app(app)
+    # We never set a remember-me cookie; its hook would only mark every session accessed.
+    app.after_request_funcs[None] = [hook for hook in app.after_request_funcs.get(None, [])
+                                     if getattr(hook, "__func__", None) is not LoginManager._update_remember_cookie]
     login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = None  # we rotate and time out sessions ourselves
