@@ -101,3 +101,9 @@ def test_pages_link_htmx_from_our_own_origin(client, path):
     assert any("/static/vendor/htmx.min.js" in s for s in scripts)
     assert all(s.startswith("/static/") for s in scripts)
     assert "<script>" not in html  # no inline script
+
+
+def test_request_bodies_are_capped(client, app):
+    response = client.post("/account/login", data={"email": "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)})
+    assert response.status_code == 413
+    assert b"larger than we accept" in response.data
