@@ -118,3 +118,26 @@ def test_unknown_customer_is_404_for_staff(auth, client, people):
     auth.login(people["staff"])
     assert client.get("/staff/customers/" + "f" * 36).status_code == 404
     assert client.get("/staff/customers/" + "f" * 400).status_code == 404
+
+
+def test_reading_the_audit_log_is_audited_and_paginates_with_htmx(app, auth, client, people, session):
+    from sqlalchemy import func, select
+
+    from trustcenter.audit import AuditEntry, record
+
+    with app.app_context():
+        from trustcenter.extensions import db
+
+        own = db.session()
+        for number in range(60):
+            record(own, "test.event", details={"n": number})
+        own.commit()
+        db.remove()
+    auth.login(people["staff"])
+    page = client.get("/staff/audit").get_data(as_text=True)
+    assert page.count("<code>test.event</code>") == 49  # 50 rows, the newest being the sign-in
+    older = page.split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    fragment = client.get(older, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and fragment.count("<code>test.event</code>") == 11
+    viewed = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "audit.viewed"))
+    assert viewed == 2

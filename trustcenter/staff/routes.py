@@ -9,7 +9,6 @@ from flask_login import current_user
 
 from trustcenter.access import roles_required
 from trustcenter.accounts.roles import PROVIDER_ROLES
-from trustcenter.audit import service as audit
 from trustcenter.extensions import db
 from trustcenter.htmx import render
 from trustcenter.staff import service
@@ -45,12 +44,8 @@ def audit_log() -> Response:
     }
     if filters["until"]:
         filters["until"] += dt.timedelta(days=1)  # inclusive of the whole day
-    entries = audit.search(session, before_id=_int("before"), limit=PAGE_SIZE + 1, **filters)
-    has_more = len(entries) > PAGE_SIZE
-    entries = entries[:PAGE_SIZE]
-    audit.record(session, "audit.viewed", actor_id=current_user.id, actor_label=current_user.role,
-                 ip=request.remote_addr, details={k: str(v) for k, v in filters.items() if v} or None)
-    session.commit()
+    entries, has_more = service.browse_audit_log(session, current_user, request.remote_addr, filters,
+                                                 before_id=_int("before"), page_size=PAGE_SIZE)
     return render("staff/audit.html", block="rows", entries=entries, has_more=has_more,
                   next_before=entries[-1].id if entries else None, args=request.args)
 
