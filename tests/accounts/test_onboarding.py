@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
+import zlib
 
 import pyotp
 from sqlalchemy import select
@@ -104,13 +106,20 @@ def test_customer_enrols_in_totp_and_gets_recovery_codes(app, auth, client, peop
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     wrong = client.post("/account/security", data={"code": "123456", "csrf_token": csrf_token_from(page)})
     assert b"did not match" in wrong.data
+    assert secret in client.get("/account/security").get_data(as_text=True)  # the same secret until confirmed
     done = client.post("/account/security", data={"code": pyotp.TOTP(secret).now(),
                                                   "csrf_token": csrf_token_from(page)})
-    assert done.location.endswith("/account/security/recovery-codes")
-    codes = re.findall(r"<code>([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})</code>",
-                       client.get("/account/security/recovery-codes").get_data(as_text=True))
+    assert done.status_code == 200
+    codes = re.findall(r"<code>([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})</code>", done.get_data(as_text=True))
     assert len(codes) == 10
-    assert client.get("/account/security/recovery-codes").status_code == 303  # shown once
+    # Shown once, in that response only: neither the secret nor the codes travel in the cookie.
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    payload = cookie.lstrip(".").split(".")[0]  # Flask's signed cookie: [.]payload.timestamp.signature
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    decoded = zlib.decompress(raw) if cookie.startswith(".") else raw
+    assert b"_user_id" in decoded  # really the session's contents
+    assert secret.encode() not in decoded and codes[0].encode() not in decoded
+    assert b"10 unused recovery codes" in client.get("/account/security").data
     assert any("turned on" in m.text_body for m in outbox(app))
     session.expire_all()
     user = session.get(User, people["a_member"].user_id)

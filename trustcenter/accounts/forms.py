@@ -54,10 +54,6 @@ class EnrolForm(FlaskForm):
     code = StringField("Code from your app", validators=[DataRequired("Enter the 6-digit code."), Length(max=20)])
 
 
-class ConfirmForm(FlaskForm):
-    """A form with nothing but its CSRF token, for buttons that change state."""
-
-
 class InviteForm(FlaskForm):
     email = EmailField("Colleague's e-mail address", validators=EMAIL)
     role = SelectField("Role", choices=[SelectChoice(r.value, r.label)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from trustcenter.access import password_verified, public, roles_required, signed_in
 from trustcenter.accounts import mfa, onboarding, second_factor, service
 from trustcenter.accounts.forms import (
-    AcceptInvitationForm, ConfirmForm, EnrolForm, InviteForm, LoginForm, NewPasswordForm, ProfileForm,
+    AcceptInvitationForm, EnrolForm, InviteForm, LoginForm, NewPasswordForm, ProfileForm,
     ResetRequestForm, SecondFactorForm,
 )
 from trustcenter.accounts.mail import send
@@ -21,8 +21,6 @@ from trustcenter.htmx import render
 from trustcenter.redirects import safe_next
 
 bp = Blueprint("accounts", __name__, url_prefix="/account", template_folder="templates")
-ENROL_SECRET_KEY = "enrol_secret"
-NEW_CODES_KEY = "new_recovery_codes"
 
 
 def client_ip() -> str | None:
@@ -141,7 +139,7 @@ def accept_invitation(token: str) -> Response | str:
 @bp.get("/")
 @signed_in
 def home() -> str:
-    return render_template("accounts/home.html", logout_form=ConfirmForm())
+    return render_template("accounts/home.html")
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -166,40 +164,33 @@ def mfa_setup() -> Response | str:
     """Enrol in TOTP: show a QR code and confirm with a first code."""
     if current_user.totp_enabled and not session.get("mfa_ok"):
         return see_other("accounts.login_verify")
-    secret = session.get(ENROL_SECRET_KEY) or mfa.new_secret()
-    session[ENROL_SECRET_KEY] = secret
     form = EnrolForm()
-    if not current_user.totp_enabled and form.validate_on_submit():
+    if current_user.totp_enabled:
+        remaining = second_factor.remaining_recovery_codes(db.session(), current_user)
+        return render_template("accounts/security.html", form=form, remaining=remaining)
+    secret = second_factor.pending_secret(db.session(), current_user)
+    if form.validate_on_submit():
         try:
-            codes = second_factor.confirm_enrolment(db.session(), current_user, secret, form.code.data,
-                                                    send, client_ip())
+            codes = second_factor.confirm_enrolment(db.session(), current_user, form.code.data, send, client_ip())
         except AccountError as error:
             form.code.errors.append(str(error))
         else:
-            session.pop(ENROL_SECRET_KEY, None)
             mark_second_factor_done()
-            session[NEW_CODES_KEY] = codes
-            return see_other("accounts.recovery_codes")
+            return show_recovery_codes(codes)
     uri = mfa.provisioning_uri(secret, current_user.email, issuer=_site_name())
-    return render_template("accounts/security.html", form=form, qr=mfa.qr_svg(uri), secret=secret,
-                           confirm=ConfirmForm(), remaining=second_factor.remaining_recovery_codes(
-                               db.session(), current_user) if current_user.totp_enabled else 0)
+    return render_template("accounts/security.html", form=form, qr=mfa.qr_svg(uri), secret=secret)
 
 
-@bp.get("/security/recovery-codes")
-@signed_in
-def recovery_codes() -> Response | str:
-    codes = session.pop(NEW_CODES_KEY, None)
-    if not codes:
-        return see_other("accounts.mfa_setup")
+def show_recovery_codes(codes: list[str]) -> str:
+    """Shown once, in the response itself: recovery codes are never stored or put in a cookie."""
     return render_template("accounts/recovery_codes.html", codes=codes)
 
 
 @bp.post("/security/recovery-codes")
 @signed_in
-def regenerate_codes() -> Response:
-    session[NEW_CODES_KEY] = second_factor.regenerate_recovery_codes(db.session(), current_user, send, client_ip())
-    return see_other("accounts.recovery_codes")
+def regenerate_codes() -> str:
+    return show_recovery_codes(second_factor.regenerate_recovery_codes(db.session(), current_user, send,
+                                                                       client_ip()))
 
 
 @bp.post("/security/disable")

@@ -12,13 +12,19 @@ from trustcenter.accounts.service import AccountError, Actor
 from trustcenter.crypto.models import utcnow
 
 
-def confirm_enrolment(session: Session, user: User, secret: str, code: str, send: Mailer,
-                      ip: str | None) -> list[str]:
+def pending_secret(session: Session, user: User) -> str:
+    """The secret being enrolled, kept encrypted on the user (never in the cookie) until confirmed."""
+    if user.totp_secret is None:
+        user.totp_secret = mfa.new_secret()
+        session.commit()
+    return user.totp_secret
+
+
+def confirm_enrolment(session: Session, user: User, code: str, send: Mailer, ip: str | None) -> list[str]:
     """Turn on TOTP once the user proves their app works; returns recovery codes to show once."""
-    step = mfa.matching_step(secret, code, 0)
+    step = mfa.matching_step(pending_secret(session, user), code, 0)
     if step is None:
         raise AccountError("That code did not match. Check your authenticator app's clock and try the newest code.")
-    user.totp_secret = secret
     user.totp_enabled = True
     user.totp_last_step = step
     codes = replace_recovery_codes(session, user)
