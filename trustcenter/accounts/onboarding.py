@@ -60,12 +60,14 @@ def request_password_reset(session: Session, email: str, send: Mailer, ip: str |
         email = service.normalise_email(email)
     except AccountError:
         return
-    for user in service.users_with_email(session, email):
-        if user.status != "active":
-            continue
+    users = [u for u in service.users_with_email(session, email) if u.status == "active"]
+    for user in users:
         token = service.issue_token(session, user, "reset", RESET_TTL)
         send(session, email, "password_reset", token=token, minutes=int(RESET_TTL.total_seconds() // 60))
         service.record(session, Actor(None, ip), "password.reset_requested", user)
+    if not users:
+        # Audited too (useful to spot probing), which also keeps the timing close to a real request.
+        service.record(session, Actor(None, ip), "password.reset_requested", None, known_account=False)
     session.commit()
 
 
