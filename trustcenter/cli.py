@@ -8,6 +8,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from trustcenter import create_app
 from trustcenter.extensions import db
+from trustcenter.faq.current import current_content
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -72,7 +73,7 @@ def content_group() -> None:
 @with_appcontext
 def content_check() -> None:
     """Parse the content and report what it holds (start-up already fails on errors)."""
-    content = current_app.extensions["content"].current()
+    content = current_content()
     click.echo(f"Content version {content.version[:12]}: {len(content.sections)} sections, "
                f"{content.question_count} questions, {len(content.site.subprocessors)} subprocessors.")
 
@@ -84,7 +85,7 @@ def content_publish(note: str) -> None:
     """Record the current content as a new version in the changelog."""
     from trustcenter.faq import service
 
-    content = current_app.extensions["content"].current()
+    content = current_content()
     version = service.publish(db.session(), content, note=note)
     if version is None:
         click.echo(f"Content version {content.version[:12]} is already published.")
@@ -103,7 +104,7 @@ def demo() -> None:
 
     if current_app.config["ENV"] == "production":
         raise click.ClickException("Demo data is for development only; this is a production configuration.")
-    content = current_app.extensions["content"].current()
+    content = current_content()
     for line in demo_data.load(db.session(), content):
         click.echo(line)
     for line in load_accounts(db.session(), content.site.company, Path(current_app.instance_path)):
@@ -120,7 +121,13 @@ def keys_generate() -> None:
     """Print a fresh set of production keys to put in the environment or instance/keys/."""
     import secrets
 
-    from trustcenter.crypto.keys import AUDIT_ENV, INDEX_ENV, MASTER_ENV, encode_key, new_master_key_entry
+    from trustcenter.crypto.keys import (
+        AUDIT_ENV,
+        INDEX_ENV,
+        MASTER_ENV,
+        encode_key,
+        new_master_key_entry,
+    )
 
     click.echo(f"{MASTER_ENV}={new_master_key_entry()}")
     click.echo(f"{INDEX_ENV}={encode_key(secrets.token_bytes(32))}")

@@ -30,11 +30,6 @@ def launch_snapshot(content: Content) -> dict:
 
 def load(session: Session, content: Content) -> Iterator[str]:
     """Publish a demo launch version and the current content, once."""
-    yield from publish_history(session, content)
-
-
-def publish_history(session: Session, content: Content) -> Iterator[str]:
-    """Publish a demo launch version and the current content, once."""
     if service.latest_version(session) is None:
         # The launch version stands for older files, so it gets a digest of its own.
         service.publish(session, content, note="Launch of the GDPR FAQ.", when=DEMO_LAUNCH,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
+
+from trustcenter.pagecache import is_anonymous_request
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -37,8 +39,7 @@ def add_security_headers(response: Response) -> Response:
         headers["Strict-Transport-Security"] = HSTS
     if "Cache-Control" not in headers:
         # Pages built for a signed-in visitor must never be stored by a browser or proxy.
-        has_session = current_app.config["SESSION_COOKIE_NAME"] in request.cookies
-        headers["Cache-Control"] = "private, no-store" if has_session else "no-cache"
+        headers["Cache-Control"] = "no-cache" if is_anonymous_request() else "private, no-store"
     return response
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask, current_app, url_for
 
+from trustcenter.faq.current import current_content
+
 _static_hashes: dict[str, str] = {}
 
 
@@ -46,7 +48,7 @@ def reject_keys(mapping: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 def template_globals() -> dict[str, Any]:
     return {
-        "site": current_app.extensions["content"].current().site,
+        "site": current_content().site,
         "static_url": static_url,
         "navigation": NAVIGATION,
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from trustcenter.accounts import service
@@ -13,6 +12,7 @@ from trustcenter.accounts.models import PROVIDER
 from trustcenter.accounts.roles import Role
 from trustcenter.accounts.service import AccountError
 from trustcenter.extensions import db
+from trustcenter.faq.current import current_content
 
 
 @click.group("orgs")
@@ -68,7 +68,7 @@ def users_create(email: str, role: str, org_name: str | None, first_name: str, l
 
 def _organisation_for(session, role: Role, org_name: str | None):
     if role.is_provider:
-        company = current_app.extensions["content"].current().site.company
+        company = current_content().site.company
         org = service.provider_organisation(session, company)
         if org_name and org_name != org.name:
             raise click.ClickException(f"{role.label} accounts belong to {org.name}, not {org_name}.")

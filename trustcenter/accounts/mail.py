@@ -7,6 +7,7 @@ from typing import Any
 from flask import render_template
 from sqlalchemy.orm import Session
 
+from trustcenter.faq.current import current_content
 from trustcenter.notify import queue_mail
 
 SUBJECTS = {
@@ -20,9 +21,7 @@ SUBJECTS = {
 
 def send(session: Session, to: str, template: str, **context: Any) -> None:
     """Render `accounts/mail/<template>.{txt,html}` and put it in the outbox."""
-    from flask import current_app
-
-    site = current_app.extensions["content"].current().site
+    site = current_content().site
     subject = SUBJECTS[template].format(site=site)
     text = render_template(f"accounts/mail/{template}.txt", site=site, **context)
     html = render_template(f"accounts/mail/{template}.html", site=site, subject=subject, **context)

@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from trustcenter.access import password_verified, public, roles_required, signed_in
 from trustcenter.accounts import mfa, onboarding, second_factor, service
 from trustcenter.accounts.forms import (
-    AcceptInvitationForm, EnrolForm, InviteForm, LoginForm, NewPasswordForm, ProfileForm,
-    ResetRequestForm, SecondFactorForm,
+    AcceptInvitationForm,
+    EnrolForm,
+    InviteForm,
+    LoginForm,
+    NewPasswordForm,
+    ProfileForm,
+    ResetRequestForm,
+    SecondFactorForm,
 )
 from trustcenter.accounts.mail import send
 from trustcenter.accounts.roles import Role
 from trustcenter.accounts.service import AccountError
-from trustcenter.accounts.sessions import PENDING_MFA_KEY, end_session, mark_second_factor_done, start_session
+from trustcenter.accounts.sessions import (
+    PENDING_MFA_KEY,
+    end_session,
+    mark_second_factor_done,
+    start_session,
+)
 from trustcenter.accounts.throttle import account_key, throttled
 from trustcenter.extensions import db
+from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
 from trustcenter.redirects import safe_next
 
@@ -222,6 +243,4 @@ def team() -> Response | str:
 
 
 def _site_name() -> str:
-    from flask import current_app
-
-    return f"{current_app.extensions['content'].current().site.company} Trust Center"
+    return f"{current_content().site.company} Trust Center"

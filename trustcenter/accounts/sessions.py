@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 import time
 
-from flask import Flask, Request, current_app, flash, request, session
+from flask import Flask, Request, current_app, flash, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from trustcenter.access import MFA_SESSION_KEY
 from trustcenter.accounts.models import User
 from trustcenter.extensions import db, login_manager
+from trustcenter.pagecache import is_anonymous_request
 
 PENDING_MFA_KEY = "pending_mfa"
 
@@ -48,7 +49,7 @@ def end_session() -> None:
 
 def enforce_timeouts() -> None:
     """Sign out after `SESSION_IDLE_MINUTES` of inactivity or `SESSION_ABSOLUTE_HOURS` in all."""
-    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies or "login_at" not in session:
+    if is_anonymous_request() or "login_at" not in session:
         return
     now = int(time.time())
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60

@@ -149,7 +149,7 @@ class KeyService:
     # blob layout from `aead` is applied inline here with cached headers and raw-id lookups.
     def seal(self, plaintext: bytes, key_id: str, place: Place, session: Session | None = None) -> bytes:
         entry = self._cache.get(key_id)
-        cipher = entry[0] if entry is not None and entry[2] > time.monotonic() else self._data_cipher(key_id, session)
+        cipher = entry[0] if entry is not None and entry[2] > time.monotonic() else self.data_aead(key_id, session)[0]
         header = self._headers[key_id]
         nonce = os.urandom(aead.NONCE_BYTES)
         return header + nonce + cipher.encrypt(nonce, plaintext, header + place.encoded)
@@ -160,15 +160,12 @@ class KeyService:
         raw_id = blob[1:17]
         key_id = self._ids.get(raw_id) or str(uuid.UUID(bytes=raw_id))
         entry = self._cache.get(key_id)
-        cipher = entry[0] if entry is not None and entry[2] > time.monotonic() else self._data_cipher(key_id, session)
+        cipher = entry[0] if entry is not None and entry[2] > time.monotonic() else self.data_aead(key_id, session)[0]
         try:
             return cipher.decrypt(blob[_NONCE_START:_BODY_START], blob[_BODY_START:],
                                   blob[:_NONCE_START] + place.encoded)
         except InvalidTag:
             raise DecryptionFailed(key_id, str(place)) from None
-
-    def _data_cipher(self, key_id: str, session: Session | None) -> AESGCM:
-        return self.data_aead(key_id, session)[0]
 
     # -- destruction and rotation -----------------------------------------
     def destroy_data_key(self, session: Session, key_id: str) -> None:

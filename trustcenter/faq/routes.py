@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
+from flask import Blueprint, Response, abort, make_response, render_template, request
 
 from trustcenter.access import public
 from trustcenter.extensions import db
 from trustcenter.faq import service
-from trustcenter.faq.content import Content
+from trustcenter.faq.current import current_content
 from trustcenter.faq.search import search as search_content
 from trustcenter.htmx import render
 from trustcenter.pagecache import public_page
@@ -15,10 +15,6 @@ from trustcenter.pagecache import public_page
 bp = Blueprint("faq", __name__, template_folder="templates")
 
 MAX_QUERY_CHARS = 200
-
-
-def current_content() -> Content:
-    return current_app.extensions["content"].current()
 
 
 @bp.get("/faq")

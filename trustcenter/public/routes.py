@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 
 from trustcenter.access import public
 from trustcenter.extensions import db
+from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
 from trustcenter.pagecache import public_page
 
@@ -19,28 +20,24 @@ bp = Blueprint("public", __name__, template_folder="templates")
 SECURITY_TXT_LIFETIME = dt.timedelta(days=180)
 
 
-def _content():
-    return current_app.extensions["content"].current()
-
-
 @bp.get("/")
 @public
 @public_page
 def home() -> Response:
-    return render("public/home.html", content=_content())
+    return render("public/home.html", content=current_content())
 
 
 @bp.get("/subprocessors")
 @public
 @public_page
 def subprocessors() -> Response:
-    return render("public/subprocessors.html", content=_content())
+    return render("public/subprocessors.html", content=current_content())
 
 
 @bp.get("/.well-known/security.txt")
 @public
 def security_txt() -> Response:
-    site = _content().site
+    site = current_content().site
     today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     body = render_template(
         "public/security.txt",
