@@ -75,6 +75,9 @@ def _flask_settings(resolved: Mapping[str, Any]) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "tc_session",
+        # The idle timeout rewrites the cookie once a minute (sessions.enforce_timeouts);
+        # re-signing it on every request would only cost time.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "TESTING": resolved["ENV"] == "testing",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # Static URLs carry a content hash, so browsers may keep them for a year.

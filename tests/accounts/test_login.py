@@ -99,6 +99,17 @@ def test_idle_timeout_signs_out(app, auth, client, people):
     assert response.status_code == 302 and "/account/login" in response.location
 
 
+def test_cookie_is_rewritten_once_a_minute_not_on_every_request(app, auth, client, people):
+    auth.login(people["a_member"])
+    client.get("/account/")
+    assert "Set-Cookie" not in client.get("/account/profile").headers
+    with client.session_transaction() as session:
+        session["seen_at"] = int(time.time()) - 61
+    assert "Set-Cookie" in client.get("/account/profile").headers  # the idle clock moves on
+    with client.session_transaction() as session:
+        assert int(time.time()) - session["seen_at"] < 5
+
+
 def test_absolute_timeout_signs_out(app, auth, client, people):
     auth.login(people["a_member"])
     with client.session_transaction() as session:

@@ -8,6 +8,7 @@ import time
 from flask import Flask, Request, current_app, flash, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from trustcenter.access import MFA_SESSION_KEY
 from trustcenter.accounts.models import User
@@ -20,7 +21,8 @@ PENDING_MFA_KEY = "pending_mfa"
 def load_user(session_id: str) -> User | None:
     """Session ids are `user-id:session-version`; a bumped version kills every older session."""
     user_id, _, version = session_id.partition(":")
-    user = db.session().get(User, user_id) if user_id else None
+    # The organisation comes in the same query: nearly every signed-in page shows its name.
+    user = db.session().get(User, user_id, options=[joinedload(User.org)]) if user_id else None
     if user is None or not user.is_active or str(user.session_version) != version:
         return None
     return user

@@ -1,0 +1,59 @@
+"""Signed-in pages load what they show in a fixed number of queries, however many people they list."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import event
+
+from trustcenter.accounts import service
+from trustcenter.extensions import db
+
+
+@contextmanager
+def counted_statements() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def add_colleagues(app, org_id: str, how_many: int) -> None:  # noqa: ANN001
+    with app.app_context():
+        session = db.session()
+        org = session.get(service.Organisation, org_id)
+        for number in range(how_many):
+            service.create_user(session, org, f"extra{number}@a.example", "customer_member",
+                                first_name=f"Extra{number}", last_name="Colleague")
+        session.commit()
+
+
+def statements_for(client, path: str) -> list[str]:  # noqa: ANN001
+    client.get(path)  # warm: keys unwrapped once per process, not per page
+    with counted_statements() as statements:
+        assert client.get(path).status_code == 200
+    return statements
+
+
+def test_team_page_costs_two_queries_whatever_the_team_size(app, auth, client, people):
+    auth.login(people["a_admin"])
+    small = statements_for(client, "/account/team")
+    add_colleagues(app, people["a_admin"].org_id, 8)
+    large = statements_for(client, "/account/team")
+    assert len(small) == len(large) == 2, large  # the viewer with their organisation, then the team
+
+
+def test_account_pages_load_the_viewer_and_organisation_in_one_query(auth, client, people):
+    auth.login(people["a_member"])
+    for path in ("/account/", "/account/profile"):
+        statements = statements_for(client, path)
+        assert len(statements) == 1, (path, statements)
+        assert "organisations" in statements[0]
