@@ -31,16 +31,24 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.load import (  # noqa: E402
-    BenchmarkError, Scenario, Server, check_bytes_per_request, clean_environment, free_port, gunicorn_settings,
-    migrate_database, production_secrets, run_wrk,
+from benchmarks.load import (
+    BenchmarkError,
+    Scenario,
+    Server,
+    check_bytes_per_request,
+    clean_environment,
+    free_port,
+    gunicorn_settings,
+    migrate_database,
+    production_secrets,
+    run_wrk,
 )
-from benchmarks.signed_in_app import CONTROL_PATH  # noqa: E402
+from benchmarks.signed_in_app import CONTROL_PATH
 
 APP = "benchmarks.signed_in_app:create_app()"
 # At least half the throughput of the public FAQ page, and of the same page served from memory.
@@ -113,7 +121,7 @@ def fetch_page(base_url: str, path: str, cookie: str) -> str:
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+    def redirect_request(self, *args, **kwargs):
         return None
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import event
 
@@ -15,7 +15,7 @@ from trustcenter.extensions import db
 def counted_statements() -> Iterator[list[str]]:
     statements: list[str] = []
 
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def count(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
     engine = db.engine
@@ -26,7 +26,7 @@ def counted_statements() -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def add_colleagues(app, org_id: str, how_many: int) -> None:  # noqa: ANN001
+def add_colleagues(app, org_id: str, how_many: int) -> None:
     with app.app_context():
         session = db.session()
         org = session.get(service.Organisation, org_id)
@@ -36,7 +36,7 @@ def add_colleagues(app, org_id: str, how_many: int) -> None:  # noqa: ANN001
         session.commit()
 
 
-def statements_for(client, path: str) -> list[str]:  # noqa: ANN001
+def statements_for(client, path: str) -> list[str]:
     client.get(path)  # warm: keys unwrapped once per process, not per page
     with counted_statements() as statements:
         assert client.get(path).status_code == 200
