@@ -83,6 +83,13 @@ def test_production_sets_secure_session_cookie(tmp_path, production_keys):
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
+def test_production_refuses_flask_debug(tmp_path, production_keys, monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    with pytest.raises(ConfigError, match="Debug mode is on"):
+        create_app({"ENV": "production", "SECRET_KEY": "s" * 48, "INSTANCE_PATH": str(tmp_path),
+                    "SMTP_HOST": "smtp.example", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+
+
 def test_unknown_environment_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="must be development, production or testing"):
         resolve({"ENV": "staging"}, {}, tmp_path, ROOT)

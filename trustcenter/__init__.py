@@ -28,6 +28,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     resolved = settings.resolve(config, os.environ, instance_path, PROJECT_ROOT)
     app.config.update(_flask_settings(resolved))
     app.config.update(resolved)
+    if app.config["ENV"] == "production" and app.debug:
+        # FLASK_DEBUG or `trustcenter --debug` would serve Werkzeug's interactive debugger.
+        raise settings.ConfigError("Debug mode is on (FLASK_DEBUG or --debug); production must run without it.")
 
     if app.config["ENV"] == "testing":
         from trustcenter.accounts.passwords import use_cheapest_parameters_for_tests

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import base64
 import uuid
 from pathlib import Path
@@ -183,6 +185,30 @@ def test_production_refuses_development_or_missing_keys(tmp_path):
     generate_development_keys(tmp_path)
     with pytest.raises(KeyConfigurationError, match="development key"):
         load_root_keys({}, tmp_path, production=True)
+
+
+def test_production_refuses_development_index_and_audit_keys_behind_a_real_master_key(tmp_path):
+    from trustcenter.crypto.keys import (
+        AUDIT_ENV, AUDIT_FILE, INDEX_ENV, INDEX_FILE, MASTER_ENV, MASTER_FILE, encode_key,
+        generate_development_keys, new_master_key_entry,
+    )
+
+    generate_development_keys(tmp_path)
+    real = {MASTER_ENV: new_master_key_entry(), INDEX_ENV: encode_key(os.urandom(32)),
+            AUDIT_ENV: encode_key(os.urandom(32))}
+    load_root_keys(real, tmp_path, production=True)  # every key configured: fine
+    for missing in (INDEX_ENV, AUDIT_ENV):
+        with pytest.raises(KeyConfigurationError, match=f"{missing} comes from a development key file"):
+            load_root_keys({k: v for k, v in real.items() if k != missing}, tmp_path, production=True)
+    # Files generated before they were marked: recognised by the development master key beside them.
+    for name in (INDEX_FILE, AUDIT_FILE):
+        path = tmp_path / name
+        path.write_text(path.read_text().removeprefix("dev:"))
+    with pytest.raises(KeyConfigurationError, match=f"{INDEX_ENV} comes from a development key file"):
+        load_root_keys({MASTER_ENV: real[MASTER_ENV], AUDIT_ENV: real[AUDIT_ENV]}, tmp_path, production=True)
+    # A production key folder (no development master key) may hold the index and audit keys.
+    (tmp_path / MASTER_FILE).write_text(real[MASTER_ENV] + "\n")
+    load_root_keys({}, tmp_path, production=True)
 
 
 def test_the_service_key_is_not_rotated_per_tenant(session, people):

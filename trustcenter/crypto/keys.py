@@ -29,6 +29,8 @@ MASTER_FILE = "master.keys"
 INDEX_FILE = "blind_index.key"
 AUDIT_FILE = "audit_signing.key"
 DEV_PREFIX = "dev-"
+# Generated index and audit key files start with this, so production can tell them apart.
+DEV_FILE_MARK = "dev:"
 
 
 def encode_key(raw: bytes) -> str:
@@ -36,8 +38,9 @@ def encode_key(raw: bytes) -> str:
 
 
 def decode_key(text: str, name: str) -> bytes:
+    text = text.strip().removeprefix(DEV_FILE_MARK)
     try:
-        raw = base64.urlsafe_b64decode(text.strip().encode())
+        raw = base64.urlsafe_b64decode(text.encode())
     except (binascii.Error, ValueError):
         raise KeyConfigurationError(f"{name} is not valid base64") from None
     if len(raw) != 32:
@@ -113,10 +116,9 @@ def generate_development_keys(key_dir: Path) -> None:
     if not (key_dir / MASTER_FILE).exists():
         key_id = f"{DEV_PREFIX}{dt.date.today():%Y%m%d}-{secrets.token_hex(3)}"
         _write_secret(key_dir / MASTER_FILE, f"{key_id}:{encode_key(AESGCM.generate_key(bit_length=256))}\n")
-    if not (key_dir / INDEX_FILE).exists():
-        _write_secret(key_dir / INDEX_FILE, encode_key(secrets.token_bytes(32)) + "\n")
-    if not (key_dir / AUDIT_FILE).exists():
-        _write_secret(key_dir / AUDIT_FILE, encode_key(secrets.token_bytes(32)) + "\n")
+    for name in (INDEX_FILE, AUDIT_FILE):
+        if not (key_dir / name).exists():
+            _write_secret(key_dir / name, DEV_FILE_MARK + encode_key(secrets.token_bytes(32)) + "\n")
 
 
 def load_root_keys(environ: Mapping[str, str], key_dir: Path, production: bool) -> RootKeys:
@@ -137,12 +139,27 @@ def load_root_keys(environ: Mapping[str, str], key_dir: Path, production: bool) 
     seed = decode_key(sources[AUDIT_ENV] or "", AUDIT_ENV)
     root = RootKeys(ring, decode_key(sources[INDEX_ENV] or "", INDEX_ENV),
                     Ed25519PrivateKey.from_private_bytes(seed))
-    if production and root.uses_development_keys:
+    if production:
+        refuse_development_keys(root, sources, key_dir)
+    return root
+
+
+def refuse_development_keys(root: RootKeys, sources: Mapping[str, str | None], key_dir: Path) -> None:
+    """Production never runs on a key that development generated, whichever setting it came through."""
+    if root.uses_development_keys:
         raise KeyConfigurationError(
             f"{MASTER_ENV} contains a development key (id starting with '{DEV_PREFIX}'); "
             "production needs its own keys."
         )
-    return root
+    dev_folder = (_read(key_dir / MASTER_FILE) or "").lstrip().startswith(DEV_PREFIX)
+    for name, file_name in ((INDEX_ENV, INDEX_FILE), (AUDIT_ENV, AUDIT_FILE)):
+        value = sources[name] or ""
+        from_dev_file = value == _read(key_dir / file_name) and dev_folder
+        if value.strip().startswith(DEV_FILE_MARK) or from_dev_file:
+            raise KeyConfigurationError(
+                f"{name} comes from a development key file in {key_dir}; production needs its own key "
+                f"(`trustcenter keys generate`), set in {name} or in a key folder without development keys."
+            )
 
 
 def new_master_key_entry(prefix: str = "mk") -> str:
