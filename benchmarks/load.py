@@ -616,7 +616,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     database_url = f"sqlite:///{tmp / 'bench.db'}"
     migrate_database(database_url)
     ours_env = clean_environment() | {
-        "TRUSTCENTER_ENV": "production",
+        "TRUSTCENTER_ENV": "production", "TRUSTCENTER_SITE_URL": "https://trust.example.com",
         "TRUSTCENTER_SECRET_KEY": secrets.token_urlsafe(48),
         "TRUSTCENTER_DATABASE_URL": database_url,
         "TRUSTCENTER_INSTANCE_PATH": str(tmp / "instance"),

@@ -161,7 +161,8 @@ def measure(args: argparse.Namespace) -> dict[str, Scenario]:
         keys_env = production_secrets()
         email = seed(database_url, tmp, keys_env)
         env = clean_environment() | {
-            "TRUSTCENTER_ENV": "production", "TRUSTCENTER_SECRET_KEY": secrets.token_urlsafe(48),
+            "TRUSTCENTER_ENV": "production", "TRUSTCENTER_SITE_URL": "https://trust.example.com",
+            "TRUSTCENTER_SECRET_KEY": secrets.token_urlsafe(48),
             "TRUSTCENTER_DATABASE_URL": database_url, "TRUSTCENTER_INSTANCE_PATH": str(tmp / "instance"),
         } | keys_env
         (tmp / "instance").mkdir()

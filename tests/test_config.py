@@ -49,7 +49,8 @@ def test_production_refuses_short_or_known_secret(tmp_path):
 def test_production_refuses_the_generated_development_secret(tmp_path):
     dev = resolve(None, {}, tmp_path, ROOT)["SECRET_KEY"]
     with pytest.raises(ConfigError, match="development secret"):
-        resolve({"ENV": "production", "SMTP_HOST": "smtp.example"}, {"TRUSTCENTER_SECRET_KEY": dev}, tmp_path, ROOT)
+        resolve({"ENV": "production", "SMTP_HOST": "smtp.example", "SITE_URL": "https://trust.example.com"},
+                {"TRUSTCENTER_SECRET_KEY": dev}, tmp_path, ROOT)
 
 
 def test_production_refuses_debug(tmp_path):
@@ -59,7 +60,8 @@ def test_production_refuses_debug(tmp_path):
 
 def test_production_reads_secret_from_instance_file(tmp_path):
     (tmp_path / "secret_key.prod").write_text("p" * 48)
-    config = resolve({"ENV": "production", "SMTP_HOST": "smtp.example"}, {}, tmp_path, ROOT)
+    config = resolve({"ENV": "production", "SMTP_HOST": "smtp.example", "SITE_URL": "https://trust.example.com"},
+                     {}, tmp_path, ROOT)
     assert config["SECRET_KEY"] == "p" * 48
 
 
@@ -76,7 +78,7 @@ def production_keys(monkeypatch):
 
 def test_production_sets_secure_session_cookie(tmp_path, production_keys):
     app = create_app({"ENV": "production", "SECRET_KEY": "s" * 48, "INSTANCE_PATH": str(tmp_path),
-                      "SMTP_HOST": "smtp.example",
+                      "SMTP_HOST": "smtp.example", "SITE_URL": "https://trust.example.com",
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
@@ -87,7 +89,21 @@ def test_production_refuses_flask_debug(tmp_path, production_keys, monkeypatch):
     monkeypatch.setenv("FLASK_DEBUG", "1")
     with pytest.raises(ConfigError, match="Debug mode is on"):
         create_app({"ENV": "production", "SECRET_KEY": "s" * 48, "INSTANCE_PATH": str(tmp_path),
-                    "SMTP_HOST": "smtp.example", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+                    "SMTP_HOST": "smtp.example", "SITE_URL": "https://trust.example.com", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+
+
+def test_site_url_is_required_and_https_in_production(tmp_path):
+    production = {"ENV": "production", "SECRET_KEY": "s" * 48, "SMTP_HOST": "smtp.example"}
+    with pytest.raises(ConfigError, match="TRUSTCENTER_SITE_URL is not set"):
+        resolve(production, {}, tmp_path, ROOT)
+    with pytest.raises(ConfigError, match="must start with https://"):
+        resolve({**production, "SITE_URL": "http://trust.example.com"}, {}, tmp_path, ROOT)
+    for bad in ("trust.example.com", "https://", "https://trust.example.com/?next=x"):
+        with pytest.raises(ConfigError, match="must look like"):
+            resolve({**production, "SITE_URL": bad}, {}, tmp_path, ROOT)
+    config = resolve(production, {"TRUSTCENTER_SITE_URL": "https://trust.example.com/"}, tmp_path, ROOT)
+    assert config["SITE_URL"] == "https://trust.example.com"
+    assert resolve({"ENV": "development"}, {}, tmp_path, ROOT)["SITE_URL"] == "http://127.0.0.1:5000"
 
 
 def test_unknown_environment_is_refused(tmp_path):

@@ -44,8 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     notify.init_app(app)
     _register_blueprints(app)
 
-    from trustcenter import cli, errors, headers, templating
+    from trustcenter import cli, errors, headers, links, templating
 
+    links.init_links(app)
     errors.init_errors(app)
     headers.init_headers(app)
     templating.init_templating(app)

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "TRUSTCENTER_"
 DEV_SECRET_FILE = "secret_key"
@@ -28,7 +29,7 @@ class Setting:
     kind: type = str
 
 
-# The reference list; docs/configuration.md documents each one.
+# The reference list; the README's settings table documents each one.
 SETTINGS: tuple[Setting, ...] = (
     Setting("ENV", "development"),
     Setting("SECRET_KEY", None),
@@ -133,9 +134,27 @@ def resolve(
         config["SECRET_KEY"] = development_secret(instance_path)
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'trustcenter.db'}"
+    config["SITE_URL"] = site_url(config)
     if not config["CONTENT_DIR"]:
         config["CONTENT_DIR"] = str(root_path / "content")
     return config
+
+
+# Where the site answers when SITE_URL is not set: `make run`'s address, and Flask's test client's.
+DEFAULT_SITE_URLS = {"development": "http://127.0.0.1:5000", "testing": "http://localhost"}
+
+
+def site_url(config: Mapping[str, Any]) -> str:
+    """The site's public address, for links in mail: never taken from a request's Host header."""
+    value = (config.get("SITE_URL") or "").strip().rstrip("/")
+    if not value:
+        return DEFAULT_SITE_URLS[config["ENV"]]  # production never gets here: check_production
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"{ENV_PREFIX}SITE_URL must look like https://trust.example.com, not {value!r}")
+    if config["ENV"] == "production" and parts.scheme != "https":
+        raise ConfigError(f"{ENV_PREFIX}SITE_URL must start with https:// in production, not {value!r}")
+    return value
 
 
 def check_production(config: Mapping[str, Any]) -> None:
@@ -154,6 +173,11 @@ def check_production(config: Mapping[str, Any]) -> None:
         )
     if config.get("DEBUG"):
         raise ConfigError("Debug mode is on; production must run with DEBUG off.")
+    if not config.get("SITE_URL"):
+        raise ConfigError(
+            f"{ENV_PREFIX}SITE_URL is not set. Production needs the site's public address, "
+            "e.g. https://trust.example.com, for the links in invitations and password resets."
+        )
     _check_production_mail(config)
 
 

@@ -88,6 +88,16 @@ def test_password_reset_round_trip_and_no_enumeration(app, client, people):
     assert any("password was changed" in m.subject for m in outbox(app))
 
 
+def test_mailed_links_use_the_site_url_not_the_host_the_request_claimed(app, client, people):
+    evil = "http://evil.example"
+    page = client.get("/account/reset", base_url=evil)
+    client.post("/account/reset", base_url=evil, data={"email": people["a_member"].email,
+                                                       "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    [mail] = [m for m in outbox(app) if "Reset your" in m.subject]
+    assert "evil.example" not in mail.text_body + mail.html_body
+    assert f"{app.config['SITE_URL']}/account/reset/" in mail.text_body
+
+
 def test_reset_tokens_expire_and_are_stored_hashed(app, client, people, session):
     page = client.get("/account/reset")
     client.post("/account/reset", data={"email": people["a_member"].email,

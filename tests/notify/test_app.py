@@ -12,7 +12,7 @@ from trustcenter.config import ConfigError, resolve
 from trustcenter.notify import FileTransport, SmtpTransport, make_transport, queue_mail, wants_thread
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION = {"ENV": "production", "SECRET_KEY": "s" * 48}
+PRODUCTION = {"ENV": "production", "SECRET_KEY": "s" * 48, "SITE_URL": "https://trust.example.com"}
 
 
 def test_smtp_settings_are_read_from_the_environment(tmp_path):

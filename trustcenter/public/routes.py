@@ -6,12 +6,13 @@ import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template
 
 from trustcenter.access import public
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
+from trustcenter.links import external_url
 from trustcenter.pagecache import public_page
 
 bp = Blueprint("public", __name__, template_folder="templates")
@@ -43,8 +44,8 @@ def security_txt() -> Response:
         "public/security.txt",
         site=site,
         expires=(today + SECURITY_TXT_LIFETIME).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        canonical=url_for("public.security_txt", _external=True),
-        policy=url_for("faq.index", _external=True),
+        canonical=external_url("public.security_txt"),
+        policy=external_url("faq.index"),
     )
     return Response(body, mimetype="text/plain")
 
