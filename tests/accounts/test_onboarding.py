@@ -25,6 +25,16 @@ def outbox(app) -> list[OutboxMessage]:
         return messages
 
 
+def session_cookie_contents(app, client) -> bytes:
+    """What anyone holding the cookie can read: Flask signs the session, it does not encrypt it."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    payload = cookie.lstrip(".").split(".")[0]  # [.]payload.timestamp.signature; "." means compressed
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    decoded = zlib.decompress(raw) if cookie.startswith(".") else raw
+    assert b"_user_id" in decoded or b"_flashes" in decoded  # really the session's contents
+    return decoded
+
+
 def link_in(message: OutboxMessage) -> str:
     return re.search(r"http://localhost(/account/\S+)", message.text_body).group(1)
 
@@ -34,6 +44,7 @@ def test_customer_admin_invites_a_colleague_who_joins(app, auth, client, people)
     response = auth.post("/account/team", {"email": "new.colleague@a.example", "role": "customer_member"},
                          page="/account/team")
     assert response.status_code == 303
+    assert b"new.colleague" not in session_cookie_contents(app, client)  # the flash message names nobody
     [mail] = [m for m in outbox(app) if m.recipient == "new.colleague@a.example"]
     assert "invited you to join Tenant A Ltd" in mail.text_body and "<a href" in mail.html_body
     path = link_in(mail)
@@ -43,6 +54,7 @@ def test_customer_admin_invites_a_colleague_who_joins(app, auth, client, people)
     joined = client.post(path, data={"first_name": "Nia", "last_name": "New", "password": "a long new passphrase",
                                      "csrf_token": csrf_token_from(form.get_data(as_text=True))})
     assert joined.status_code == 303
+    assert b"Nia" not in session_cookie_contents(app, client)  # the welcome message names nobody
     assert b"Nia" in client.get("/account/").data
     assert client.get(path).status_code == 410  # single use
 
@@ -123,11 +135,7 @@ def test_customer_enrols_in_totp_and_gets_recovery_codes(app, auth, client, peop
     codes = re.findall(r"<code>([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})</code>", done.get_data(as_text=True))
     assert len(codes) == 10
     # Shown once, in that response only: neither the secret nor the codes travel in the cookie.
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
-    payload = cookie.lstrip(".").split(".")[0]  # Flask's signed cookie: [.]payload.timestamp.signature
-    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-    decoded = zlib.decompress(raw) if cookie.startswith(".") else raw
-    assert b"_user_id" in decoded  # really the session's contents
+    decoded = session_cookie_contents(app, client)
     assert secret.encode() not in decoded and codes[0].encode() not in decoded
     assert b"10 unused recovery codes" in client.get("/account/security").data
     assert any("turned on" in m.text_body for m in outbox(app))

@@ -152,7 +152,8 @@ def accept_invitation(token: str) -> Response | str:
         else:
             start_session(user, second_factor_done=not user.mfa_required)
             service.complete_login(db.session(), user, client_ip(), "invitation")
-            flash(f"Welcome, {user.first_name}. Your account is ready.", "success")
+            # Flash messages travel in the signed (readable) session cookie: no personal data in them.
+            flash("Welcome. Your account is ready.", "success")
             return see_other("accounts.mfa_setup" if user.mfa_required else "accounts.home")
     return render_template("accounts/accept_invitation.html", form=form, invitee=invitee)
 
@@ -236,7 +237,7 @@ def team() -> Response | str:
         except AccountError as error:
             form.email.errors.append(str(error))
         else:
-            flash(f"Invitation sent to {form.email.data}.", "success")
+            flash("Invitation sent. It shows as invited below until it is accepted.", "success")
             return see_other("accounts.team")
     members = service.colleagues(db.session(), current_user.org_id)
     return render("accounts/team.html", block="team", form=form, members=members)
