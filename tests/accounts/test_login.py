@@ -143,6 +143,25 @@ def test_login_is_throttled_per_account(client, people):
     assert b"Too many attempts" in response.data
 
 
+def attempt_from(client, address: str, email: str, password: str, token: str) -> int:
+    return client.post("/account/login", data={"email": email, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address}).status_code
+
+
+def test_failures_from_other_addresses_do_not_lock_the_victim_out(client, people):
+    victim, token = people["b_member"], login_page_token(client)
+    failures = [attempt_from(client, f"203.0.113.{n}", victim.email, "wrong guess!!", token) for n in range(12)]
+    assert failures == [422] * 12
+    assert attempt_from(client, "198.51.100.7", victim.email, PASSWORD, token) == 303
+
+
+def test_guessing_spread_over_many_addresses_is_capped_per_account(client, people):
+    victim, token = people["b_member"], login_page_token(client)
+    statuses = [attempt_from(client, f"10.0.{n // 250}.{n % 250}", victim.email, "wrong guess!!", token)
+                for n in range(101)]
+    assert statuses[:100] == [422] * 100 and statuses[100] == 429
+
+
 def test_staff_without_enrolment_must_enrol_first(app, client, people, session):
     from trustcenter.accounts.models import User
 

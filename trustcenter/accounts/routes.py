@@ -54,7 +54,7 @@ def see_other(endpoint: str, **values: str) -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@throttled("20 per 10 minutes", "10 per 15 minutes", key=account_key("email"))
+@throttled("20 per 10 minutes", "10 per 15 minutes", key=account_key("email"), per_account="100 per 15 minutes")
 def login() -> Response | str:
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
@@ -110,7 +110,7 @@ def logout_everywhere() -> Response:
 
 @bp.route("/reset", methods=["GET", "POST"])
 @public
-@throttled("10 per 10 minutes", "5 per hour", key=account_key("email"))
+@throttled("10 per 10 minutes", "5 per hour", key=account_key("email"), per_account="10 per hour")
 def reset_request() -> Response | str:
     form = ResetRequestForm()
     if form.validate_on_submit():

@@ -1,7 +1,11 @@
 """Throttling of sign-in, reset and second-factor attempts, per source address and per account.
 
-Windows are short, so an attacker hammering someone's address delays them
-for minutes, never locks them out for long.
+Three limits: per source address; strict per account *from one address* (one
+source's guessing budget against one account); and a much looser one per
+account from all addresses together, against guessing spread over many. The
+strict one never counts other people's failures, so someone hammering a
+victim's address from elsewhere does not lock the victim out; windows are
+short, so the loose one lifts minutes after an attack stops.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from functools import partial
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, request
+from flask_limiter.util import get_remote_address
 
 from trustcenter.extensions import limiter
 
@@ -28,11 +33,17 @@ def account_key(field: str) -> Callable[[], str]:
     return key
 
 
-def throttled(per_address: str, per_account: str, key: Callable[[], Any]) -> Callable[[F], F]:
-    """Apply both limits to POSTs of the decorated view; a breach answers 429."""
+def throttled(per_address: str, per_account_from_address: str, key: Callable[[], Any],
+              per_account: str | None = None) -> Callable[[F], F]:
+    """Apply the limits to POSTs of the decorated view; a breach answers 429."""
+
+    def account_from_address() -> str:
+        return f"{key()}|from:{get_remote_address()}"
 
     def decorate(view: F) -> F:
-        view = limiter.limit(per_account, key_func=key, methods=["POST"])(view)
+        if per_account:
+            view = limiter.limit(per_account, key_func=key, methods=["POST"])(view)
+        view = limiter.limit(per_account_from_address, key_func=account_from_address, methods=["POST"])(view)
         return limiter.limit(per_address, methods=["POST"])(view)
 
     return decorate
