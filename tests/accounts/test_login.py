@@ -52,6 +52,15 @@ def test_staff_must_pass_the_second_factor(auth, client, people):
     assert client.get("/staff/audit").status_code == 200
 
 
+def test_second_factor_guesses_from_many_addresses_are_capped_per_account(client, people):
+    client.post("/account/login", data={"email": people["staff"].email, "password": PASSWORD,
+                                        "csrf_token": login_page_token(client)})
+    token = csrf_token_from(client.get("/account/login/verify").get_data(as_text=True))
+    statuses = [client.post("/account/login/verify", data={"code": f"{n:06d}", "csrf_token": token},
+                            environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}).status_code for n in range(11)]
+    assert statuses[:10] == [422] * 10 and statuses[10] == 429
+
+
 def test_totp_code_cannot_be_replayed(app, client, people):
     staff = people["staff"]
     code = totp_code(staff.totp_secret)
