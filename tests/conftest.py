@@ -7,10 +7,10 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from flask import Flask
@@ -197,6 +197,30 @@ def people(app: Flask) -> dict[str, Person]:
             made[key] = Person(user.id, email, org.id, role, totp_secret=secret)
         session.commit()
     return made
+
+
+@contextmanager
+def captured_statements() -> Iterator[list[str]]:
+    """The SQL statements sent to the database inside the block."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+def run_worker_tasks(app: Flask) -> None:
+    """Do now what the mail worker does before each delivery round (e.g. answer reset requests)."""
+    for task in app.extensions["worker_tasks"]:
+        task()
 
 
 def csrf_token_from(html: str) -> str:

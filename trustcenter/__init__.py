@@ -42,6 +42,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from trustcenter import notify
 
     notify.init_app(app)
+    from trustcenter.accounts.tasks import init_tasks
+
+    init_tasks(app)
     _register_blueprints(app)
 
     from trustcenter import cli, errors, headers, links, templating

@@ -8,10 +8,11 @@ import re
 import zlib
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from tests.conftest import csrf_token_from
-from trustcenter.accounts.models import AccountToken, User
+from tests.conftest import captured_statements, csrf_token_from, run_worker_tasks
+from trustcenter.accounts.models import AccountToken, ResetRequest, User
+from trustcenter.audit import AuditEntry
 from trustcenter.extensions import db
 from trustcenter.notify.models import OutboxMessage
 
@@ -83,6 +84,7 @@ def test_password_reset_round_trip_and_no_enumeration(app, client, people):
 
     strip = lambda html: re.sub(r'content="[^"]*"|value="[^"]*"', "", html)  # noqa: E731
     assert strip(ask(people["b_member"].email)) == strip(ask("nobody@nowhere.example"))
+    run_worker_tasks(app)
     [mail] = [m for m in outbox(app) if "Reset your" in m.subject]
     path = link_in(mail)
     form = client.get(path)
@@ -105,6 +107,7 @@ def test_mailed_links_use_the_site_url_not_the_host_the_request_claimed(app, cli
     page = client.get("/account/reset", base_url=evil)
     client.post("/account/reset", base_url=evil, data={"email": people["a_member"].email,
                                                        "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    run_worker_tasks(app)
     [mail] = [m for m in outbox(app) if "Reset your" in m.subject]
     assert "evil.example" not in mail.text_body + mail.html_body
     assert f"{app.config['SITE_URL']}/account/reset/" in mail.text_body
@@ -114,6 +117,7 @@ def test_reset_tokens_expire_and_are_stored_hashed(app, client, people, session)
     page = client.get("/account/reset")
     client.post("/account/reset", data={"email": people["a_member"].email,
                                          "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    run_worker_tasks(app)
     raw = link_in([m for m in outbox(app) if "Reset your" in m.subject][0]).rsplit("/", 1)[1]
     token = session.scalars(select(AccountToken)).one()
     assert raw not in token.token_hash and len(raw) >= 43  # 256 random bits, only the hash is stored
@@ -179,3 +183,51 @@ def test_profile_rejects_oversized_input_without_saving(auth, client, people, se
     assert response.status_code == 200 and b"200 characters" in response.data
     session.expire_all()
     assert session.get(User, people["a_member"].user_id).first_name == "FirstAMember"
+
+
+def post_reset_request(client, email: str):
+    page = client.get("/account/reset")
+    return client.post("/account/reset", data={"email": email,
+                                               "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+
+
+def test_reset_requests_do_the_same_database_work_for_known_and_unknown_addresses(client, people):
+    post_reset_request(client, "warm-up@nowhere.example")  # the service key is created on first use
+    with captured_statements() as known:
+        post_reset_request(client, people["a_member"].email)
+    with captured_statements() as unknown:
+        post_reset_request(client, "nobody@nowhere.example")
+    assert known == unknown  # the same statements in the same order: no lookup, no token, no mail
+    assert not any("users" in statement or "outbox" in statement for statement in known)
+
+
+def test_worker_mails_known_addresses_and_audits_unknown_ones(app, client, people, session):
+    post_reset_request(client, people["a_member"].email)
+    post_reset_request(client, "nobody@nowhere.example")
+    assert session.scalar(select(func.count()).select_from(ResetRequest)) == 2
+    run_worker_tasks(app)
+    assert session.scalar(select(func.count()).select_from(ResetRequest)) == 0  # handled, then deleted
+    assert [m.recipient for m in outbox(app) if "Reset your" in m.subject] == [people["a_member"].email]
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "password.reset_requested")).all()
+    assert sorted(e.subject_id or "" for e in entries) == sorted(["", people["a_member"].user_id])
+    # The source address travels with the request, so the entry names it as before.
+    assert [e.details for e in entries if e.subject_id is None] == [{"ip": "127.0.0.1", "known_account": False}]
+    run_worker_tasks(app)
+    assert len([m for m in outbox(app) if "Reset your" in m.subject]) == 1  # never twice
+
+
+def test_requests_older_than_a_link_are_dropped_unanswered(app, client, people, session):
+    post_reset_request(client, people["a_member"].email)
+    request = session.scalars(select(ResetRequest)).one()
+    request.created_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    session.commit()
+    run_worker_tasks(app)
+    assert session.scalar(select(func.count()).select_from(ResetRequest)) == 0
+    assert not [m for m in outbox(app) if "Reset your" in m.subject]
+
+
+def test_reset_requests_are_sealed(client, people, session):
+    post_reset_request(client, people["a_member"].email)
+    stored = session.execute(select(ResetRequest.email_sealed, ResetRequest.ip_sealed)).one()
+    assert people["a_member"].email.encode() not in stored.email_sealed.blob
+    assert session.scalars(select(ResetRequest)).one().email == people["a_member"].email

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
+from tests.conftest import captured_statements
 from trustcenter.accounts import service
 from trustcenter.extensions import db
-
-
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def add_colleagues(app, org_id: str, how_many: int) -> None:
@@ -38,7 +19,7 @@ def add_colleagues(app, org_id: str, how_many: int) -> None:
 
 def statements_for(client, path: str) -> list[str]:
     client.get(path)  # warm: keys unwrapped once per process, not per page
-    with counted_statements() as statements:
+    with captured_statements() as statements:
         assert client.get(path).status_code == 200
     return statements
 

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from tests.conftest import csrf_token_from
 from trustcenter import notify
 from trustcenter.notify import queue_mail
 from trustcenter.notify.cli import _stop_on_signals, worker_command
@@ -31,6 +32,19 @@ def test_worker_command_once_delivers_and_exits(app, runner, session, smtp_serve
     assert result.exit_code == 0, result.output
     assert smtp_server.mailbox.count_by_message_id() == {m: 1 for m in queued}
     assert {m["From"] for m in smtp_server.mailbox.messages} == {"Example Privacy <privacy@example.com>"}
+
+
+def test_worker_command_answers_password_reset_requests(app, client, runner, people, smtp_server):
+    page = client.get("/account/reset")
+    client.post("/account/reset", data={"email": people["a_member"].email,
+                                         "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    assert smtp_server.mailbox.messages == []  # the web request only queued it
+
+    result = runner.invoke(args=["worker", "--once", "--poll", "0.1"])
+
+    assert result.exit_code == 0, result.output
+    [mail] = smtp_server.mailbox.messages
+    assert mail["To"] == people["a_member"].email and "Reset your" in mail["Subject"]
 
 
 def test_sigterm_asks_the_worker_to_stop_after_the_current_mail():

@@ -121,6 +121,27 @@ class AccountToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ResetRequest(Base):
+    """A password-reset request waiting for the worker, which alone looks the address up.
+
+    The web request stores this and nothing else, whether or not the address has
+    an account, so its answer and its timing are the same either way. The
+    address and source IP are sealed under the service's own data key; the row
+    is deleted once handled.
+    """
+
+    __tablename__ = "reset_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    email_sealed: Mapped[Sealed | None] = mapped_column("email", EncryptedBlob)
+    ip_sealed: Mapped[Sealed | None] = mapped_column("ip", EncryptedBlob)
+
+    email = encrypted()
+    ip = encrypted()
+
+
 class RecoveryCode(Base):
     """A hashed, single-use MFA recovery code."""
 

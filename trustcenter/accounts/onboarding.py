@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Callable
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from trustcenter.accounts import service
-from trustcenter.accounts.models import Organisation, User
+from trustcenter.accounts.models import Organisation, ResetRequest, User
 from trustcenter.accounts.roles import INVITABLE_BY, Role
 from trustcenter.accounts.service import INVITE_TTL, RESET_TTL, AccountError, Actor
+from trustcenter.crypto import key_service
+from trustcenter.crypto.models import new_id, utcnow
 
 # send(session, to, template, **context) queues a mail in the caller's transaction.
 Mailer = Callable[..., None]
+RESET_KEY_PURPOSE = "reset_requests"
 
 
 def invite(session: Session, inviter: User, org: Organisation, email: str, role: Role | str,
@@ -54,21 +59,53 @@ def accept_invitation(session: Session, raw_token: str, first_name: str, last_na
     return user
 
 
-def request_password_reset(session: Session, email: str, send: Mailer, ip: str | None) -> None:
-    """Mail a reset link to each active account with this address; do nothing visible otherwise."""
+def request_password_reset(session: Session, email: str, ip: str | None) -> None:
+    """Queue a reset request for the worker; the same work whether or not the address has an account."""
     try:
         email = service.normalise_email(email)
     except AccountError:
-        return
+        return  # depends on the text typed, never on the accounts
+    request = ResetRequest(id=new_id(), data_key_id=key_service().system_data_key(session, RESET_KEY_PURPOSE))
+    session.add(request)  # before sealing, so the key is read in this transaction
+    request.email, request.ip = email, ip
+    session.commit()
+
+
+def process_reset_requests(session: Session, send: Mailer, batch: int = 50) -> int:
+    """Mail a reset link to each active account with a queued address; returns how many were handled.
+
+    Each request is claimed by deleting it (PostgreSQL skips rows another worker
+    holds; on SQLite writers take turns), so two workers never send the same link.
+    Requests older than a link's lifetime are dropped: the person has given up.
+    """
+    due = select(ResetRequest).order_by(ResetRequest.created_at).limit(batch).with_for_update(skip_locked=True)
+    handled = 0
+    for request in list(session.scalars(due)):
+        email, ip, created_at = request.email, request.ip, request.created_at
+        claimed = session.execute(delete(ResetRequest).where(ResetRequest.id == request.id)).rowcount == 1
+        session.expunge(request)
+        if claimed and service.as_utc(created_at) > utcnow() - RESET_TTL and email:
+            _mail_reset_links(session, email, ip, send)
+        handled += claimed
+    session.commit()
+    return handled
+
+
+def _mail_reset_links(session: Session, email: str, ip: str | None, send: Mailer) -> None:
     users = [u for u in service.users_with_email(session, email) if u.status == "active"]
     for user in users:
         token = service.issue_token(session, user, "reset", RESET_TTL)
         send(session, email, "password_reset", token=token, minutes=int(RESET_TTL.total_seconds() // 60))
         service.record(session, Actor(None, ip), "password.reset_requested", user)
     if not users:
-        # Audited too (useful to spot probing), which also keeps the timing close to a real request.
+        # Audited too: useful to spot someone probing for addresses.
         service.record(session, Actor(None, ip), "password.reset_requested", None, known_account=False)
-    session.commit()
+
+
+def purge_reset_requests(session: Session, older_than: dt.timedelta) -> int:
+    """Requests no worker handled (none ran) are dropped with the other old records; the caller commits."""
+    cutoff = utcnow() - older_than
+    return session.execute(delete(ResetRequest).where(ResetRequest.created_at < cutoff)).rowcount or 0
 
 
 def reset_password(session: Session, raw_token: str, password: str, send: Mailer, ip: str | None) -> User:

@@ -116,7 +116,7 @@ def logout_everywhere() -> Response:
 def reset_request() -> Response | str:
     form = ResetRequestForm()
     if form.validate_on_submit():
-        onboarding.request_password_reset(db.session(), form.email.data, send, client_ip())
+        onboarding.request_password_reset(db.session(), form.email.data, client_ip())
         return render_template("accounts/reset_sent.html")
     return render_template("accounts/reset_request.html", form=form)
 

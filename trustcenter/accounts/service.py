@@ -183,7 +183,8 @@ def issue_token(session: Session, user: User, purpose: str, ttl: dt.timedelta) -
     return raw
 
 
-def _as_utc(value: dt.datetime) -> dt.datetime:
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands timestamps back without a zone; they were stored as UTC."""
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
@@ -193,7 +194,7 @@ def valid_token(session: Session, raw: str, purpose: str) -> AccountToken | None
         return None
     token = session.scalars(select(AccountToken).where(AccountToken.token_hash == _token_hash(raw),
                                                        AccountToken.purpose == purpose)).first()
-    if token is None or token.used_at is not None or _as_utc(token.expires_at) < utcnow():
+    if token is None or token.used_at is not None or as_utc(token.expires_at) < utcnow():
         return None
     return token
 

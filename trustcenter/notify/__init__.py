@@ -63,7 +63,8 @@ def init_app(app: Flask) -> None:
     from trustcenter.extensions import db
 
     transport = make_transport(app.config, app.instance_path)
-    worker = BackgroundWorker(db.new_session, transport)
+    # Other domains append their tasks to this list after this point; the worker reads it live.
+    worker = BackgroundWorker(db.new_session, transport, tasks=app.extensions.setdefault("worker_tasks", []))
     app.extensions["mail_transport"] = transport
     app.extensions["mail_worker"] = worker
     # Sent mail holds personal data: `trustcenter retention purge` deletes it with the old audit entries.

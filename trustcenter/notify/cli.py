@@ -24,7 +24,7 @@ log = logging.getLogger("trustcenter.notify")
               help="Seconds to wait when nothing is due.")
 @with_appcontext
 def worker_command(once: bool, batch: int, poll: float) -> None:
-    """Deliver queued mail. Run as many as you like on PostgreSQL: none sends a mail another took."""
+    """Deliver queued mail (and answer password-reset requests). Run as many as you like on PostgreSQL."""
     from trustcenter.extensions import db
     from trustcenter.notify import make_transport
     from trustcenter.notify.worker import new_worker_id, run_worker
@@ -38,7 +38,7 @@ def worker_command(once: bool, batch: int, poll: float) -> None:
     log.info("mail worker %s delivering through %r", worker_id, transport)
     try:
         total = run_worker(db.new_session, transport, worker_id, poll=poll, stop_event=stop, once=once,
-                           batch=batch)
+                           batch=batch, tasks=current_app.extensions.get("worker_tasks", []))
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

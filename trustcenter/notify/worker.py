@@ -8,7 +8,7 @@ import os
 import secrets
 import socket
 import threading
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -24,14 +24,21 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+# Work other domains hand to the worker (e.g. answering password-reset requests, which
+# queues mail); each call handles what is due and returns how much it handled.
+Task = Callable[[], int]
+
+
 def run_worker(session_factory: Callable[[], Session], transport: Transport, worker_id: str,
                poll: float = 2.0, stop_event: threading.Event | None = None, once: bool = False,
-               batch: int = 20) -> DeliveryReport:
-    """Deliver batches until `stop_event` is set (or, with `once`, until nothing is due)."""
+               batch: int = 20, tasks: Sequence[Task] = ()) -> DeliveryReport:
+    """Run `tasks`, then deliver a batch, until `stop_event` is set (or, with `once`, until nothing is due)."""
     stop = stop_event or threading.Event()
     total = DeliveryReport()
     while not stop.is_set():
         try:
+            for task in tasks:
+                task()
             report = deliver_batch(session_factory, transport, worker_id, batch=batch)
         except Exception as exc:  # the database may be restarting: wait and try again
             if once:
@@ -61,9 +68,9 @@ class BackgroundWorker:
     """`run_worker` in a daemon thread of the web process; for development and small installs."""
 
     def __init__(self, session_factory: Callable[[], Session], transport: Transport,
-                 poll: float = 2.0, batch: int = 20) -> None:
+                 poll: float = 2.0, batch: int = 20, tasks: Sequence[Task] = ()) -> None:
         self.session_factory, self.transport = session_factory, transport
-        self.poll, self.batch = poll, batch
+        self.poll, self.batch, self.tasks = poll, batch, tasks
         self.worker_id = ""  # named at start, in the process that runs the thread (after any fork)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,4 +113,4 @@ class BackgroundWorker:
     def _run(self) -> None:
         log.info("mail worker %s started in-process (%r)", self.worker_id, self.transport)
         run_worker(self.session_factory, self.transport, self.worker_id, poll=self.poll,
-                   stop_event=self._stop, batch=self.batch)
+                   stop_event=self._stop, batch=self.batch, tasks=self.tasks)

@@ -1,0 +1,21 @@
+"""Account work the mail worker does between deliveries: answering queued password-reset requests."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from trustcenter.accounts import onboarding
+from trustcenter.accounts.mail import send
+from trustcenter.extensions import db
+
+
+def init_tasks(app: Flask) -> None:
+    """Register with the worker (`trustcenter worker` or the in-process thread) and the retention purge."""
+
+    def handle_reset_requests() -> int:
+        with app.app_context():  # mail is rendered from templates, outside any request
+            return onboarding.process_reset_requests(db.session(), send)
+
+    app.extensions.setdefault("worker_tasks", []).append(handle_reset_requests)
+    app.extensions.setdefault("retention_purgers", []).append(
+        ("password-reset requests never handled", onboarding.purge_reset_requests))
