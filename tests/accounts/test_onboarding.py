@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from tests.conftest import captured_statements, csrf_token_from, run_worker_tasks
 from trustcenter.accounts.models import AccountToken, ResetRequest, User
 from trustcenter.audit import AuditEntry
+from trustcenter.crypto import Sealed
 from trustcenter.extensions import db
 from trustcenter.notify.models import OutboxMessage
 
@@ -231,3 +232,14 @@ def test_reset_requests_are_sealed(client, people, session):
     stored = session.execute(select(ResetRequest.email_sealed, ResetRequest.ip_sealed)).one()
     assert people["a_member"].email.encode() not in stored.email_sealed.blob
     assert session.scalars(select(ResetRequest)).one().email == people["a_member"].email
+
+
+def test_an_unreadable_request_is_dropped_and_the_others_answered(app, client, people, session):
+    post_reset_request(client, "nobody@nowhere.example")
+    post_reset_request(client, people["a_member"].email)
+    [probe] = [r for r in session.scalars(select(ResetRequest)) if r.email == "nobody@nowhere.example"]
+    probe.email_sealed = Sealed(probe.email_sealed.blob[:-1] + bytes([probe.email_sealed.blob[-1] ^ 1]))
+    session.commit()
+    run_worker_tasks(app)
+    assert session.scalar(select(func.count()).select_from(ResetRequest)) == 0
+    assert [m.recipient for m in outbox(app) if "Reset your" in m.subject] == [people["a_member"].email]

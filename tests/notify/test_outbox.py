@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -177,3 +178,28 @@ def test_sent_and_failed_mail_is_purged_after_retention(session, smtp_server):
     session.commit()
     assert {m.message_id: m.status for m in session.scalars(select(OutboxMessage))} == {waiting.message_id: PENDING}
     assert sent.message_id in smtp_server.mailbox.count_by_message_id()
+
+
+def test_a_failing_task_does_not_hold_up_the_mail(session, smtp_server):
+    from trustcenter.notify import run_worker
+
+    message = queue(session)
+    session.commit()
+    calls = []
+
+    def broken() -> int:
+        calls.append(1)
+        raise RuntimeError("this task is broken")
+
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(db.new_session, smtp_server.transport(), "w"),
+                              kwargs={"poll": 0.05, "stop_event": stop, "tasks": [broken]})
+    thread.start()
+    try:
+        deadline = dt.datetime.now() + dt.timedelta(seconds=10)
+        while not smtp_server.mailbox.messages and dt.datetime.now() < deadline:
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert calls and smtp_server.mailbox.count_by_message_id() == {message.message_id: 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Callable
 
 from sqlalchemy import delete, select
@@ -12,12 +13,13 @@ from trustcenter.accounts import service
 from trustcenter.accounts.models import Organisation, ResetRequest, User
 from trustcenter.accounts.roles import INVITABLE_BY, Role
 from trustcenter.accounts.service import INVITE_TTL, RESET_TTL, AccountError, Actor
-from trustcenter.crypto import key_service
+from trustcenter.crypto import CryptoError, key_service
 from trustcenter.crypto.models import new_id, utcnow
 
 # send(session, to, template, **context) queues a mail in the caller's transaction.
 Mailer = Callable[..., None]
 RESET_KEY_PURPOSE = "reset_requests"
+log = logging.getLogger(__name__)
 
 
 def invite(session: Session, inviter: User, org: Organisation, email: str, role: Role | str,
@@ -81,10 +83,15 @@ def process_reset_requests(session: Session, send: Mailer, batch: int = 50) -> i
     due = select(ResetRequest).order_by(ResetRequest.created_at).limit(batch).with_for_update(skip_locked=True)
     handled = 0
     for request in list(session.scalars(due)):
-        email, ip, created_at = request.email, request.ip, request.created_at
+        try:
+            email, ip = request.email, request.ip
+        except CryptoError as error:  # unreadable (its key destroyed?): drop it, or it would block the rest
+            log.warning("dropping unreadable password-reset request %s: %s", request.id, error)
+            email = ip = None
+        created_at = request.created_at
         claimed = session.execute(delete(ResetRequest).where(ResetRequest.id == request.id)).rowcount == 1
         session.expunge(request)
-        if claimed and service.as_utc(created_at) > utcnow() - RESET_TTL and email:
+        if claimed and email and service.as_utc(created_at) > utcnow() - RESET_TTL:
             _mail_reset_links(session, email, ip, send)
         handled += claimed
     session.commit()

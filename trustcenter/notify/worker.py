@@ -36,9 +36,8 @@ def run_worker(session_factory: Callable[[], Session], transport: Transport, wor
     stop = stop_event or threading.Event()
     total = DeliveryReport()
     while not stop.is_set():
+        _run_tasks(tasks, worker_id, once)
         try:
-            for task in tasks:
-                task()
             report = deliver_batch(session_factory, transport, worker_id, batch=batch)
         except Exception as exc:  # the database may be restarting: wait and try again
             if once:
@@ -54,6 +53,18 @@ def run_worker(session_factory: Callable[[], Session], transport: Transport, wor
                 break
             stop.wait(poll)
     return total
+
+
+def _run_tasks(tasks: Sequence[Task], worker_id: str, once: bool) -> None:
+    """Each task on its own: one that fails must not hold up the mail (or the other tasks)."""
+    for task in tasks:
+        try:
+            task()
+        except Exception as exc:
+            if once:
+                raise
+            log.warning("mail worker %s: task %s failed (%s); trying again next round",
+                        worker_id, getattr(task, "__name__", "?"), _short(exc))
 
 
 def _short(exc: BaseException) -> str:
