@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import PASSWORD, csrf_token_from, totp_code
+from tests.conftest import PASSWORD, Auth, csrf_token_from, totp_code
 
 
 def login_page_token(client) -> str:
@@ -100,6 +100,18 @@ def test_sign_out_everywhere_kills_copied_cookies(app, auth, client, people):
     assert thief.get("/account/").status_code == 302
 
 
+def test_signing_out_kills_copied_cookies_of_that_session_only(app, auth, client, people):
+    auth.login(people["a_member"])
+    stolen = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    laptop = app.test_client()
+    Auth(laptop).login(people["a_member"])  # the same person signed in elsewhere
+    assert auth.post("/account/logout").status_code == 303
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
+    assert thief.get("/account/").status_code == 302
+    assert laptop.get("/account/").status_code == 200  # other sessions go on
+
+
 def test_idle_timeout_signs_out(app, auth, client, people):
     auth.login(people["a_member"])
     with client.session_transaction() as session:
@@ -193,3 +205,20 @@ def test_audit_names_the_subject_type_even_through_the_current_user_proxy(auth, 
     auth.login(people["staff"])
     subjects = set(session.scalars(select(AuditEntry.subject_type).where(AuditEntry.action == "login.success")))
     assert subjects == {"user"}
+
+
+def test_retention_purge_forgets_sign_outs_whose_cookies_have_expired(app, runner, session):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from trustcenter.accounts.models import EndedSession
+
+    now = dt.datetime.now(dt.timezone.utc)
+    session.add_all([EndedSession(sid_hash="a" * 64, expires_at=now - dt.timedelta(minutes=1)),
+                     EndedSession(sid_hash="b" * 64, expires_at=now + dt.timedelta(hours=1))])
+    session.commit()
+    result = runner.invoke(args=["retention", "purge"])
+    assert "Purged 1 sign-out records of expired sessions" in result.output, result.output
+    session.expire_all()
+    assert session.scalars(select(EndedSession.sid_hash)).all() == ["b" * 64]

@@ -121,6 +121,19 @@ class AccountToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class EndedSession(Base):
+    """A session its holder signed out of: a copy of its cookie is refused until it would have expired anyway.
+
+    Session cookies are signed, not stored; without this, "sign out" would only
+    make the browser forget a cookie that still worked elsewhere.
+    """
+
+    __tablename__ = "ended_sessions"
+
+    sid_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class ResetRequest(Base):
     """A password-reset request waiting for the worker, which alone looks the address up.
 

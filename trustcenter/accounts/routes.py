@@ -33,6 +33,7 @@ from trustcenter.accounts.sessions import (
     PENDING_MFA_KEY,
     end_session,
     mark_second_factor_done,
+    sign_out,
     start_session,
 )
 from trustcenter.accounts.throttle import account_key, throttled
@@ -96,7 +97,7 @@ def login_verify() -> Response | str:
 @bp.post("/logout")
 @public
 def logout() -> Response:
-    end_session()
+    sign_out()
     flash("You have signed out.", "info")
     return see_other("public.home")
 

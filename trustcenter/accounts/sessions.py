@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import secrets
 import time
 
 from flask import Flask, Request, current_app, flash, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy.orm import joinedload
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session, joinedload
 
 from trustcenter.access import MFA_SESSION_KEY
-from trustcenter.accounts.models import User
+from trustcenter.accounts.models import EndedSession, User
+from trustcenter.crypto.models import utcnow
 from trustcenter.extensions import db, login_manager
 from trustcenter.pagecache import is_anonymous_request
 
@@ -19,13 +23,27 @@ PENDING_MFA_KEY = "pending_mfa"
 
 
 def load_user(session_id: str) -> User | None:
-    """Session ids are `user-id:session-version`; a bumped version kills every older session."""
+    """Session ids are `user-id:session-version`; a bumped version kills every older session.
+
+    One query: the user, their organisation (nearly every page shows its name),
+    and whether this session was signed out of.
+    """
     user_id, _, version = session_id.partition(":")
-    # The organisation comes in the same query: nearly every signed-in page shows its name.
-    user = db.session().get(User, user_id, options=[joinedload(User.org)]) if user_id else None
-    if user is None or not user.is_active or str(user.session_version) != version:
+    sid = session.get("sid")
+    if not user_id or not sid:
+        return None
+    ended = exists().where(EndedSession.sid_hash == sid_hash(sid))
+    row = db.session().execute(select(User, ended).options(joinedload(User.org)).where(User.id == user_id)).first()
+    if row is None:
+        return None
+    user, signed_out = row
+    if signed_out or not user.is_active or str(user.session_version) != version:
         return None
     return user
+
+
+def sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def start_session(user: User, second_factor_done: bool) -> None:
@@ -47,6 +65,22 @@ def mark_second_factor_done() -> None:
 def end_session() -> None:
     logout_user()
     session.clear()
+
+
+def sign_out() -> None:
+    """End this session here and for any copy of its cookie, until it would have expired anyway."""
+    if "sid" in session and "login_at" in session:
+        expires = session["login_at"] + current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
+        db.session().merge(EndedSession(sid_hash=sid_hash(session["sid"]),
+                                        expires_at=dt.datetime.fromtimestamp(expires, dt.timezone.utc)))
+        db.session().commit()
+    end_session()
+
+
+def purge_ended_sessions(db_session: Session, older_than: dt.timedelta) -> int:
+    """Records of sign-outs whose cookies have expired anyway; the caller commits."""
+    del older_than  # their own expiry decides, not the retention period
+    return db_session.execute(delete(EndedSession).where(EndedSession.expires_at < utcnow())).rowcount or 0
 
 
 def enforce_timeouts() -> None:
@@ -84,4 +118,4 @@ def init_sessions(app: Flask) -> None:
     app.before_request(enforce_timeouts)
 
 
-__all__ = ["current_user", "end_session", "init_sessions", "mark_second_factor_done", "start_session"]
+__all__ = ["current_user", "end_session", "init_sessions", "mark_second_factor_done", "sign_out", "start_session"]

@@ -6,6 +6,7 @@ from flask import Flask
 
 from trustcenter.accounts import onboarding
 from trustcenter.accounts.mail import send
+from trustcenter.accounts.sessions import purge_ended_sessions
 from trustcenter.extensions import db
 
 
@@ -17,5 +18,6 @@ def init_tasks(app: Flask) -> None:
             return onboarding.process_reset_requests(db.session(), send)
 
     app.extensions.setdefault("worker_tasks", []).append(handle_reset_requests)
-    app.extensions.setdefault("retention_purgers", []).append(
-        ("password-reset requests never handled", onboarding.purge_reset_requests))
+    purgers = app.extensions.setdefault("retention_purgers", [])
+    purgers.append(("password-reset requests never handled", onboarding.purge_reset_requests))
+    purgers.append(("sign-out records of expired sessions", purge_ended_sessions))
