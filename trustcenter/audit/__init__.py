@@ -6,9 +6,9 @@ No Flask imports here or in the modules below, except `cli.py`.
 from trustcenter.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from trustcenter.audit.retention import RETENTION, PurgeResult, purge
 from trustcenter.audit.service import AuditLogError, record, search
-from trustcenter.audit.verify import AuditLogBroken, VerifyResult, verify
+from trustcenter.audit.verify import AuditLogBroken, VerifyResult, Witness, verify
 
 __all__ = [
     "RETENTION", "AuditCheckpoint", "AuditEntry", "AuditHead", "AuditLogBroken", "AuditLogError",
-    "PurgeResult", "VerifyResult", "purge", "record", "search", "verify",
+    "PurgeResult", "VerifyResult", "Witness", "purge", "record", "search", "verify",
 ]

@@ -9,8 +9,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from trustcenter.audit import AuditLogBroken, AuditLogError, purge, record, verify
+from trustcenter.audit import AuditHead, AuditLogBroken, AuditLogError, Witness, purge, record, verify
 from trustcenter.audit.retention import RETENTION
+from trustcenter.audit.service import HEAD_ID
 from trustcenter.extensions import db
 
 
@@ -19,18 +20,43 @@ def audit_group() -> None:
     """The tamper-evident audit log."""
 
 
+def _witness(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Witness | None:
+    try:
+        return Witness.parse(value) if value else None
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @audit_group.command("verify")
+@click.option("--expect", metavar="ID:HASH", callback=_witness,
+              help="A head printed earlier by `trustcenter audit head` and kept outside the database: "
+                   "fail if the log no longer holds that entry (a rollback).")
 @with_appcontext
-def verify_command() -> None:
+def verify_command(expect: Witness | None) -> None:
     """Check every entry's hash and link, the checkpoints and the signed head; exit 1 if broken."""
     session = db.session()
-    result = verify(session, current_app.extensions["keys"].root.audit_verify)
+    result = verify(session, current_app.extensions["keys"].root.audit_verify, witness=expect)
     _record_or_warn("audit.verified", {"ok": result.ok, "checked": result.checked,
                                        "first_broken_id": result.first_broken_id})
     if not result.ok:
         click.echo(f"Audit log broken at entry {result.first_broken_id}: {result.reason}", err=True)
         raise click.exceptions.Exit(1)
     click.echo(f"Audit log intact: {result.checked} entries verified")
+
+
+@audit_group.command("head")
+@with_appcontext
+def head_command() -> None:
+    """Print the newest entry as ID:HASH, to keep outside the database (for `audit verify --expect`).
+
+    Ship it somewhere the database's administrators cannot rewrite (a remote log,
+    object storage with retention lock), e.g. from cron every few minutes.
+    """
+    head = db.session().get(AuditHead, HEAD_ID)
+    if head is None:
+        click.echo("The audit log is empty: nothing to witness yet.", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(str(Witness(head.last_id, head.last_hash)))
 
 
 @click.group("retention")

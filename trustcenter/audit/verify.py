@@ -59,17 +59,64 @@ class _Cursor:
         return VerifyResult(False, self.checked, entry_id, reason)
 
 
-def verify(session: Session, verify_key: Ed25519PublicKey, batch_size: int = 1000) -> VerifyResult:
-    """Walk the chain in id order from the latest checkpoint (or genesis); name the first broken entry."""
+@dataclass(frozen=True)
+class Witness:
+    """An entry id and hash recorded outside the database (`trustcenter audit head`)."""
+
+    entry_id: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Witness:
+        entry_id, sep, digest = text.strip().partition(":")
+        if not sep or not entry_id.isdigit() or len(digest) != 64:
+            raise ValueError(f"expected ID:HASH as printed by `trustcenter audit head`, not {text!r}")
+        return cls(int(entry_id), digest.lower())
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}:{self.hash}"
+
+
+def verify(session: Session, verify_key: Ed25519PublicKey, batch_size: int = 1000,
+           witness: Witness | None = None) -> VerifyResult:
+    """Walk the chain in id order from the latest checkpoint (or genesis); name the first broken entry.
+
+    The chain and its signed head show any change made behind the service's
+    back, except one: deleting the newest entries and putting back an older
+    head row (from a backup, say) leaves an intact, shorter log. A `witness`
+    kept outside the database catches that: the log must still hold that entry.
+    """
     cursor = _anchor(session, verify_key)
     if isinstance(cursor, VerifyResult):
         return cursor
+    start = cursor.next_id
+    # A witness of the entry the latest checkpoint ends with is compared with the checkpoint's hash.
+    witnessed_hash = cursor.prev_hash if witness and witness.entry_id == start - 1 else None
     for row in _rows(session, batch_size):
         problem = _check_entry(row, cursor)
         if problem is not None:
             return cursor.broken(*problem)
+        if witness is not None and row.id == witness.entry_id:
+            witnessed_hash = row.hash
         cursor.next_id, cursor.prev_hash, cursor.checked = row.id + 1, row.hash, cursor.checked + 1
-    return _check_head(session, verify_key, cursor)
+    result = _check_head(session, verify_key, cursor)
+    if witness is None or not result.ok:
+        return result
+    return _check_witness(witness, witnessed_hash, start, cursor)
+
+
+def _check_witness(witness: Witness, walked_hash: str | None, start: int, cursor: _Cursor) -> VerifyResult:
+    last_id = cursor.next_id - 1
+    if witness.entry_id > last_id:
+        return cursor.broken(last_id + 1, f"the log ends at entry {last_id}, but entry {witness.entry_id} was "
+                             "recorded outside the database: newer entries were deleted and an older head "
+                             "put back (rolled back)")
+    if witness.entry_id < start - 1:
+        return VerifyResult(True, cursor.checked)  # purged behind a signed checkpoint, as retention does
+    if walked_hash != witness.hash:  # the entry walked, or the one the latest checkpoint ends with
+        return cursor.broken(witness.entry_id, f"entry {witness.entry_id} differs from the one recorded outside "
+                             "the database: the log was rewritten from there on")
+    return VerifyResult(True, cursor.checked)
 
 
 def _anchor(session: Session, verify_key: Ed25519PublicKey) -> _Cursor | VerifyResult:
