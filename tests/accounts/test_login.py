@@ -112,6 +112,18 @@ def test_signing_out_kills_copied_cookies_of_that_session_only(app, auth, client
     assert laptop.get("/account/").status_code == 200  # other sessions go on
 
 
+def test_a_password_only_cookie_cannot_be_finished_with_a_code_later(app, client, people):
+    staff = people["staff"]
+    client.post("/account/login", data={"email": staff.email, "password": PASSWORD,
+                                        "csrf_token": login_page_token(client)})
+    half = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value  # after the password, before the code
+    token = csrf_token_from(client.get("/account/login/verify").get_data(as_text=True))
+    assert client.post("/account/login/verify", data={"code": staff.next_code(), "csrf_token": token}).status_code == 303
+    copy = app.test_client()
+    copy.set_cookie(app.config["SESSION_COOKIE_NAME"], half)
+    assert copy.get("/account/login/verify").status_code == 302  # that session ended when it was upgraded
+
+
 def test_idle_timeout_signs_out(app, auth, client, people):
     auth.login(people["a_member"])
     with client.session_transaction() as session:

@@ -57,7 +57,13 @@ def start_session(user: User, second_factor_done: bool) -> None:
 
 
 def mark_second_factor_done() -> None:
-    """Passing the second factor is a privilege change: rotate the session id again."""
+    """Passing the second factor is a privilege change: rotate the session id again.
+
+    The password-only session ends for good, so a copy of its cookie cannot be
+    finished with a code later.
+    """
+    _record_ended_session()
+    db.session().commit()
     session["sid"] = secrets.token_urlsafe(16)
     session[MFA_SESSION_KEY] = True
 
@@ -69,12 +75,16 @@ def end_session() -> None:
 
 def sign_out() -> None:
     """End this session here and for any copy of its cookie, until it would have expired anyway."""
+    _record_ended_session()
+    db.session().commit()
+    end_session()
+
+
+def _record_ended_session() -> None:
     if "sid" in session and "login_at" in session:
         expires = session["login_at"] + current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
         db.session().merge(EndedSession(sid_hash=sid_hash(session["sid"]),
                                         expires_at=dt.datetime.fromtimestamp(expires, dt.timezone.utc)))
-        db.session().commit()
-    end_session()
 
 
 def purge_ended_sessions(db_session: Session, older_than: dt.timedelta) -> int:
