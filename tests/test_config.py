@@ -98,12 +98,27 @@ def test_site_url_is_required_and_https_in_production(tmp_path):
         resolve(production, {}, tmp_path, ROOT)
     with pytest.raises(ConfigError, match="must start with https://"):
         resolve({**production, "SITE_URL": "http://trust.example.com"}, {}, tmp_path, ROOT)
-    for bad in ("trust.example.com", "https://", "https://trust.example.com/?next=x"):
+    for bad in ("trust.example.com", "https://", "https://trust.example.com/?next=x",
+                "https://trust.example.com@evil.example", "https://evil.example\\@trust.example.com",
+                "https://trust.example.com:99999", "https://trust.example.com/a b"):
         with pytest.raises(ConfigError, match="must look like"):
             resolve({**production, "SITE_URL": bad}, {}, tmp_path, ROOT)
     config = resolve(production, {"TRUSTCENTER_SITE_URL": "https://trust.example.com/"}, tmp_path, ROOT)
     assert config["SITE_URL"] == "https://trust.example.com"
     assert resolve({"ENV": "development"}, {}, tmp_path, ROOT)["SITE_URL"] == "http://127.0.0.1:5000"
+
+
+def test_the_development_server_refuses_to_serve_production(tmp_path, production_keys, monkeypatch):
+    from click.testing import CliRunner
+
+    from trustcenter.cli import cli
+
+    env = {"TRUSTCENTER_ENV": "production", "TRUSTCENTER_SECRET_KEY": "s" * 48,
+           "TRUSTCENTER_SITE_URL": "https://trust.example.com", "TRUSTCENTER_SMTP_HOST": "smtp.example",
+           "TRUSTCENTER_INSTANCE_PATH": str(tmp_path),
+           "TRUSTCENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    result = CliRunner().invoke(cli, ["run", "--debugger", "--port", "0"], env=env)
+    assert result.exit_code == 2 and "development server" in result.output, result.output
 
 
 def test_unknown_environment_is_refused(tmp_path):

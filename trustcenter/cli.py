@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+from typing import Any
+
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, routes_command, run_command, shell_command, with_appcontext
 
 from trustcenter import create_app
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, add_default_commands=False)
 def cli() -> None:
     """Manage the trust center."""
+
+
+def _development_only(command: click.Command) -> click.Command:
+    """Flask's `run`, refused in production: its reloader and `--debugger` are no place for real data."""
+    guarded = copy.copy(command)
+    serve = command.callback
+    assert serve is not None
+
+    @functools.wraps(serve)
+    def callback(*args: Any, **kwargs: Any) -> Any:
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+        if app.config["ENV"] == "production":
+            raise click.UsageError("`run` is the development server; in production serve with gunicorn "
+                                   "(see the README's production deployment).")
+        return serve(*args, **kwargs)
+
+    guarded.callback = callback
+    return guarded
+
+
+for _command in (_development_only(run_command), shell_command, routes_command):
+    cli.add_command(_command)
 
 
 def register_commands(app: Flask) -> None:

@@ -149,12 +149,25 @@ def site_url(config: Mapping[str, Any]) -> str:
     value = (config.get("SITE_URL") or "").strip().rstrip("/")
     if not value:
         return DEFAULT_SITE_URLS[config["ENV"]]  # production never gets here: check_production
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+    if not _plain_site_url(value):
         raise ConfigError(f"{ENV_PREFIX}SITE_URL must look like https://trust.example.com, not {value!r}")
+    parts = urlsplit(value)
     if config["ENV"] == "production" and parts.scheme != "https":
         raise ConfigError(f"{ENV_PREFIX}SITE_URL must start with https:// in production, not {value!r}")
     return value
+
+
+def _plain_site_url(value: str) -> bool:
+    """Scheme, host, optional port and path: no user@ part (which moves the host), query or oddities."""
+    if "\\" in value or any(c.isspace() or ord(c) < 32 for c in value):
+        return False
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        return False
+    return (parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.username is None
+            and parts.password is None and not parts.query and not parts.fragment and "@" not in parts.netloc)
 
 
 def check_production(config: Mapping[str, Any]) -> None:
