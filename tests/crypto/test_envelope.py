@@ -198,14 +198,18 @@ def test_production_refuses_development_index_and_audit_keys_behind_a_real_maste
             AUDIT_ENV: encode_key(os.urandom(32))}
     load_root_keys(real, tmp_path, production=True)  # every key configured: fine
     for missing in (INDEX_ENV, AUDIT_ENV):
-        with pytest.raises(KeyConfigurationError, match=f"{missing} comes from a development key file"):
+        with pytest.raises(KeyConfigurationError, match=f"{missing} is a development key"):
             load_root_keys({k: v for k, v in real.items() if k != missing}, tmp_path, production=True)
     # Files generated before they were marked: recognised by the development master key beside them.
     for name in (INDEX_FILE, AUDIT_FILE):
         path = tmp_path / name
         path.write_text(path.read_text().removeprefix("dev:"))
-    with pytest.raises(KeyConfigurationError, match=f"{INDEX_ENV} comes from a development key file"):
+    with pytest.raises(KeyConfigurationError, match=f"{INDEX_ENV} is a development key"):
         load_root_keys({MASTER_ENV: real[MASTER_ENV], AUDIT_ENV: real[AUDIT_ENV]}, tmp_path, production=True)
+    # Copied from the file into the environment (`export X=$(cat file)`): still the same key.
+    copied = (tmp_path / AUDIT_FILE).read_text().strip()
+    with pytest.raises(KeyConfigurationError, match=f"{AUDIT_ENV} is a development key"):
+        load_root_keys({**real, AUDIT_ENV: copied}, tmp_path, production=True)
     # A production key folder (no development master key) may hold the index and audit keys.
     (tmp_path / MASTER_FILE).write_text(real[MASTER_ENV] + "\n")
     load_root_keys({}, tmp_path, production=True)

@@ -151,15 +151,32 @@ def refuse_development_keys(root: RootKeys, sources: Mapping[str, str | None], k
             f"{MASTER_ENV} contains a development key (id starting with '{DEV_PREFIX}'); "
             "production needs its own keys."
         )
-    dev_folder = (_read(key_dir / MASTER_FILE) or "").lstrip().startswith(DEV_PREFIX)
+    dev_folder = _is_development_folder(key_dir)
     for name, file_name in ((INDEX_ENV, INDEX_FILE), (AUDIT_ENV, AUDIT_FILE)):
-        value = sources[name] or ""
-        from_dev_file = value == _read(key_dir / file_name) and dev_folder
-        if value.strip().startswith(DEV_FILE_MARK) or from_dev_file:
+        value = (sources[name] or "").strip()
+        on_file = (_read(key_dir / file_name) or "").strip()
+        # Compared as keys, not text: `export X=$(cat file)` drops the mark and the newline.
+        same_as_dev_file = bool(on_file) and dev_folder and _same_key(value, on_file, name)
+        if value.startswith(DEV_FILE_MARK) or same_as_dev_file:
             raise KeyConfigurationError(
-                f"{name} comes from a development key file in {key_dir}; production needs its own key "
+                f"{name} is a development key from {key_dir}; production needs its own key "
                 f"(`trustcenter keys generate`), set in {name} or in a key folder without development keys."
             )
+
+
+def _is_development_folder(key_dir: Path) -> bool:
+    """A key folder development generated: a master key with a development id, or a marked file."""
+    master = _read(key_dir / MASTER_FILE) or ""
+    ids = [part.strip().replace(" ", ":", 1).partition(":")[0] for part in master.replace("\n", ",").split(",")]
+    marked = any((_read(key_dir / name) or "").strip().startswith(DEV_FILE_MARK) for name in (INDEX_FILE, AUDIT_FILE))
+    return marked or any(key_id.startswith(DEV_PREFIX) for key_id in ids)
+
+
+def _same_key(a: str, b: str, name: str) -> bool:
+    try:
+        return hmac.compare_digest(decode_key(a, name), decode_key(b, name))
+    except KeyConfigurationError:
+        return False
 
 
 def new_master_key_entry(prefix: str = "mk") -> str:
