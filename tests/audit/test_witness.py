@@ -84,6 +84,8 @@ def test_head_and_verify_expect_on_the_command_line(cli, session):
     roll_back_to(session, old_head)
     rolled = cli.invoke(args=["audit", "verify", "--expect", printed])
     assert rolled.exit_code == 1 and "rolled back" in rolled.output
+    refused = cli.invoke(args=["audit", "head", "--previous", printed])  # the next cron run notices
+    assert refused.exit_code == 1 and "rolled back" in refused.output
     wrong = cli.invoke(args=["audit", "verify", "--expect", "five:abc"])
     assert wrong.exit_code == 2 and "expected ID:HASH" in wrong.output
 

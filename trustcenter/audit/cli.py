@@ -45,14 +45,24 @@ def verify_command(expect: Witness | None) -> None:
 
 
 @audit_group.command("head")
+@click.option("--previous", metavar="ID:HASH", callback=_witness,
+              help="The head shipped last time: refuse (exit 1) to print a new one if the log no longer holds it.")
 @with_appcontext
-def head_command() -> None:
+def head_command(previous: Witness | None) -> None:
     """Print the newest entry as ID:HASH, to keep outside the database (for `audit verify --expect`).
 
     Ship it somewhere the database's administrators cannot rewrite (a remote log,
-    object storage with retention lock), e.g. from cron every few minutes.
+    object storage with retention lock), e.g. from cron every few minutes, passing
+    the last shipped line as --previous: a log rolled back since then is reported
+    instead of being accepted as the new reference.
     """
-    head = db.session().get(AuditHead, HEAD_ID)
+    session = db.session()
+    if previous is not None:
+        result = verify(session, current_app.extensions["keys"].root.audit_verify, witness=previous)
+        if not result.ok:
+            click.echo(f"Audit log broken at entry {result.first_broken_id}: {result.reason}", err=True)
+            raise click.exceptions.Exit(1)
+    head = session.get(AuditHead, HEAD_ID)
     if head is None:
         click.echo("The audit log is empty: nothing to witness yet.", err=True)
         raise click.exceptions.Exit(1)
