@@ -243,3 +243,20 @@ def test_an_unreadable_request_is_dropped_and_the_others_answered(app, client, p
     run_worker_tasks(app)
     assert session.scalar(select(func.count()).select_from(ResetRequest)) == 0
     assert [m.recipient for m in outbox(app) if "Reset your" in m.subject] == [people["a_member"].email]
+
+
+def test_a_flood_of_requests_is_drained_in_one_round_and_stale_ones_go_first(app, client, people, session):
+    from trustcenter.accounts import onboarding
+    from trustcenter.accounts.mail import send
+
+    for n in range(7):
+        post_reset_request(client, f"junk{n}@nowhere.example")
+    post_reset_request(client, people["a_member"].email)
+    [stale] = [r for r in session.scalars(select(ResetRequest)) if r.email == "junk0@nowhere.example"]
+    stale.created_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    session.commit()
+    with app.app_context():
+        handled = onboarding.process_reset_requests(db.session(), send, batch=3)
+    assert handled == 7  # three batches in one round; the stale one was dropped before them
+    assert session.scalar(select(func.count()).select_from(ResetRequest)) == 0
+    assert [m.recipient for m in outbox(app) if "Reset your" in m.subject] == [people["a_member"].email]

@@ -74,12 +74,25 @@ def request_password_reset(session: Session, email: str, ip: str | None) -> None
 
 
 def process_reset_requests(session: Session, send: Mailer, batch: int = 50) -> int:
-    """Mail a reset link to each active account with a queued address; returns how many were handled.
+    """Answer every queued reset request, a batch per transaction; returns how many were handled.
 
-    Each request is claimed by deleting it (PostgreSQL skips rows another worker
-    holds; on SQLite writers take turns), so two workers never send the same link.
-    Requests older than a link's lifetime are dropped: the person has given up.
+    Requests older than a link's lifetime are dropped first, in one statement:
+    the person has given up, and a flood of junk must not keep real requests
+    waiting behind it. Each request is claimed by deleting it (PostgreSQL skips
+    rows another worker holds; on SQLite writers take turns), so two workers
+    never send the same link.
     """
+    session.execute(delete(ResetRequest).where(ResetRequest.created_at < utcnow() - RESET_TTL))
+    session.commit()
+    handled = 0
+    while True:
+        claimed = _answer_batch(session, send, batch)
+        handled += claimed
+        if claimed < batch:
+            return handled
+
+
+def _answer_batch(session: Session, send: Mailer, batch: int) -> int:
     due = select(ResetRequest).order_by(ResetRequest.created_at).limit(batch).with_for_update(skip_locked=True)
     handled = 0
     for request in list(session.scalars(due)):
@@ -88,10 +101,9 @@ def process_reset_requests(session: Session, send: Mailer, batch: int = 50) -> i
         except CryptoError as error:  # unreadable (its key destroyed?): drop it, or it would block the rest
             log.warning("dropping unreadable password-reset request %s: %s", request.id, error)
             email = ip = None
-        created_at = request.created_at
         claimed = session.execute(delete(ResetRequest).where(ResetRequest.id == request.id)).rowcount == 1
         session.expunge(request)
-        if claimed and email and service.as_utc(created_at) > utcnow() - RESET_TTL:
+        if claimed and email:
             _mail_reset_links(session, email, ip, send)
         handled += claimed
     session.commit()
