@@ -188,6 +188,13 @@ def test_failures_from_other_addresses_do_not_lock_the_victim_out(client, people
     assert attempt_from(client, "198.51.100.7", victim.email, PASSWORD, token) == 303
 
 
+def test_ipv6_addresses_count_by_their_64_bit_prefix(client, people):
+    victim, token = people["b_member"], login_page_token(client)
+    statuses = [attempt_from(client, f"2001:db8:1:2::{n:x}", victim.email, "wrong guess!!", token) for n in range(11)]
+    assert statuses[:10] == [422] * 10 and statuses[10] == 429  # one /64 is one source
+    assert attempt_from(client, "2001:db8:1:3::1", victim.email, PASSWORD, token) == 303
+
+
 def test_guessing_spread_over_many_addresses_is_capped_per_account(client, people):
     victim, token = people["b_member"], login_page_token(client)
     statuses = [attempt_from(client, f"10.0.{n // 250}.{n % 250}", victim.email, "wrong guess!!", token)

@@ -1,6 +1,6 @@
 """Throttling of sign-in, reset and second-factor attempts, per source address and per account.
 
-Three limits: per source address; strict per account *from one address* (one
+Three limits: per source address (IPv6 by its /64); strict per account *from one address* (one
 source's guessing budget against one account); and a much looser one per
 account from all addresses together, against guessing spread over many. The
 strict one never counts other people's failures, so someone hammering a
@@ -10,6 +10,7 @@ short, so the loose one lifts minutes after an attack stops.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import partial
 from typing import Any, Callable, TypeVar
 
@@ -33,18 +34,32 @@ def account_key(field: str) -> Callable[[], str]:
     return key
 
 
+def source_address() -> str:
+    """The client's address for counting: IPv6 by its /64, which one subscriber usually holds whole."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def throttled(per_address: str, per_account_from_address: str, key: Callable[[], Any],
               per_account: str | None = None) -> Callable[[F], F]:
     """Apply the limits to POSTs of the decorated view; a breach answers 429."""
 
     def account_from_address() -> str:
-        return f"{key()}|from:{get_remote_address()}"
+        return f"{key()}|from:{source_address()}"
 
     def decorate(view: F) -> F:
         if per_account:
             view = limiter.limit(per_account, key_func=key, methods=["POST"])(view)
         view = limiter.limit(per_account_from_address, key_func=account_from_address, methods=["POST"])(view)
-        return limiter.limit(per_address, methods=["POST"])(view)
+        return limiter.limit(per_address, key_func=source_address, methods=["POST"])(view)
 
     return decorate
 
