@@ -1,11 +1,11 @@
 """Throttling of sign-in, reset and second-factor attempts, per source address and per account.
 
-Three limits: per source address (IPv6 by its /64); strict per account *from one address* (one
-source's guessing budget against one account); and a much looser one per
-account from all addresses together, against guessing spread over many. The
-strict one never counts other people's failures, so someone hammering a
-victim's address from elsewhere does not lock the victim out; windows are
-short, so the loose one lifts minutes after an attack stops.
+Three limits: per source address (IPv6 by its /64); strict per account *from
+one address* (one source's guessing budget against one account); and a much
+looser one per account from all addresses together, against guessing spread
+over many. The strict one never counts other sources' failures, so a few from
+elsewhere do not lock the account holder out; only guessing from many networks
+reaches the loose one, and its short window lifts minutes after it stops.
 """
 
 from __future__ import annotations
