@@ -7,11 +7,27 @@ point it at SQLite or PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+def new_id() -> str:
+    """A random primary key (UUID4 text): unguessable, and free to create in any process."""
+    return str(uuid.uuid4())
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC; SQLite hands back naive datetimes, which we store in UTC."""
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
 
 # Stable constraint names so Alembic migrations are identical on every dialect.
 NAMING_CONVENTION = {

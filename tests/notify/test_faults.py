@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from trustcenter.extensions import db
 from trustcenter.notify import deliver_batch
 from trustcenter.notify.models import PENDING, SENT, OutboxMessage
-from trustcenter.notify.outbox import as_utc
+from trustcenter.db import as_utc
 from tests.notify.test_outbox import deliver, later, queue, reload
 
 

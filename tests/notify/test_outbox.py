@@ -11,7 +11,8 @@ from sqlalchemy import func, select, text, update
 from trustcenter.extensions import db
 from trustcenter.notify import deliver_batch, queue_mail
 from trustcenter.notify.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
-from trustcenter.notify.outbox import MAX_ATTEMPTS, as_utc, purge
+from trustcenter.db import as_utc
+from trustcenter.notify.outbox import MAX_ATTEMPTS, purge
 
 ALICE = "alice.liddell@example.com"
 SUBJECT = "Your invitation to the Example trust center"

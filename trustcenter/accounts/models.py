@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustcenter.accounts.roles import MFA_REQUIRED, Role
 from trustcenter.crypto import EncryptedBlob, Sealed, encrypted
-from trustcenter.crypto.models import new_id, utcnow
+from trustcenter.db import new_id, utcnow
 from trustcenter.db import Base
 
 CUSTOMER, PROVIDER = "customer", "provider"

@@ -14,7 +14,7 @@ from trustcenter.accounts.models import Organisation, ResetRequest, User
 from trustcenter.accounts.roles import INVITABLE_BY, Role
 from trustcenter.accounts.service import INVITE_TTL, RESET_TTL, AccountError, Actor
 from trustcenter.crypto import CryptoError, key_service
-from trustcenter.crypto.models import new_id, utcnow
+from trustcenter.db import new_id, utcnow
 
 # send(session, to, template, **context) queues a mail in the caller's transaction.
 Mailer = Callable[..., None]

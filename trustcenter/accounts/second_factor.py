@@ -9,7 +9,7 @@ from trustcenter.accounts import mfa, service
 from trustcenter.accounts.models import RecoveryCode, User
 from trustcenter.accounts.onboarding import Mailer
 from trustcenter.accounts.service import AccountError, Actor
-from trustcenter.crypto.models import utcnow
+from trustcenter.db import utcnow
 
 
 def pending_secret(session: Session, user: User) -> str:

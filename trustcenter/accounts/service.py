@@ -12,15 +12,15 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import Session
 
 from trustcenter.audit import service as audit
 from trustcenter.accounts import passwords
-from trustcenter.accounts.models import CUSTOMER, PROVIDER, AccountToken, Organisation, User
+from trustcenter.accounts.models import CUSTOMER, PROVIDER, AccountToken, EndedSession, Organisation, User
 from trustcenter.accounts.roles import Role
 from trustcenter.crypto import key_service
-from trustcenter.crypto.models import utcnow
+from trustcenter.db import as_utc, utcnow
 
 INVITE_TTL = dt.timedelta(days=7)
 RESET_TTL = dt.timedelta(hours=1)
@@ -164,9 +164,28 @@ def sign_out_everywhere(session: Session, user: User, ip: str | None) -> None:
     session.commit()
 
 
+# -- ended sessions -----------------------------------------------------------
+
+def end_session_for_good(session: Session, sid: str, expires_at: dt.datetime) -> None:
+    """Refuse this session id until `expires_at`, when its cookie is refused anyway; the caller commits."""
+    session.merge(EndedSession(sid_hash=secret_digest(sid), expires_at=expires_at))
+
+
+def session_ended(sid: str) -> ColumnElement[bool]:
+    """True in a query when the session `sid` was ended (signed out of, or upgraded by the second factor)."""
+    return exists().where(EndedSession.sid_hash == secret_digest(sid))
+
+
+def purge_ended_sessions(session: Session, older_than: dt.timedelta) -> int:
+    """Records of ended sessions whose cookies have expired anyway; the caller commits."""
+    del older_than  # their own expiry decides, not the retention period
+    return session.execute(delete(EndedSession).where(EndedSession.expires_at < utcnow())).rowcount or 0
+
+
 # -- one-time tokens --------------------------------------------------------
 
-def _token_hash(raw: str) -> str:
+def secret_digest(raw: str) -> str:
+    """What we store of a token or session id: finding it again needs the original."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -177,22 +196,17 @@ def issue_token(session: Session, user: User, purpose: str, ttl: dt.timedelta) -
                                                           AccountToken.used_at.is_(None))):
         old.used_at = utcnow()
     raw = secrets.token_urlsafe(32)
-    session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=_token_hash(raw),
+    session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=secret_digest(raw),
                              expires_at=utcnow() + ttl))
     session.flush()
     return raw
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands timestamps back without a zone; they were stored as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def valid_token(session: Session, raw: str, purpose: str) -> AccountToken | None:
     """The unused, unexpired token for `raw`, if any."""
     if not raw or len(raw) > 100:
         return None
-    token = session.scalars(select(AccountToken).where(AccountToken.token_hash == _token_hash(raw),
+    token = session.scalars(select(AccountToken).where(AccountToken.token_hash == secret_digest(raw),
                                                        AccountToken.purpose == purpose)).first()
     if token is None or token.used_at is not None or as_utc(token.expires_at) < utcnow():
         return None

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import time
 
 from flask import Flask, Request, current_app, flash, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import delete, exists, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from trustcenter.access import MFA_SESSION_KEY
-from trustcenter.accounts.models import EndedSession, User
-from trustcenter.crypto.models import utcnow
+from trustcenter.accounts import service
+from trustcenter.accounts.models import User
 from trustcenter.extensions import db, login_manager
 from trustcenter.pagecache import is_anonymous_request
 
@@ -32,18 +31,14 @@ def load_user(session_id: str) -> User | None:
     sid = session.get("sid")
     if not user_id or not sid:
         return None
-    ended = exists().where(EndedSession.sid_hash == sid_hash(sid))
-    row = db.session().execute(select(User, ended).options(joinedload(User.org)).where(User.id == user_id)).first()
+    query = select(User, service.session_ended(sid)).options(joinedload(User.org)).where(User.id == user_id)
+    row = db.session().execute(query).first()
     if row is None:
         return None
     user, signed_out = row
     if signed_out or not user.is_active or str(user.session_version) != version:
         return None
     return user
-
-
-def sid_hash(sid: str) -> str:
-    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def start_session(user: User, second_factor_done: bool) -> None:
@@ -83,14 +78,8 @@ def sign_out() -> None:
 def _record_ended_session() -> None:
     if "sid" in session and "login_at" in session:
         expires = session["login_at"] + current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
-        db.session().merge(EndedSession(sid_hash=sid_hash(session["sid"]),
-                                        expires_at=dt.datetime.fromtimestamp(expires, dt.timezone.utc)))
-
-
-def purge_ended_sessions(db_session: Session, older_than: dt.timedelta) -> int:
-    """Records of sign-outs whose cookies have expired anyway; the caller commits."""
-    del older_than  # their own expiry decides, not the retention period
-    return db_session.execute(delete(EndedSession).where(EndedSession.expires_at < utcnow())).rowcount or 0
+        service.end_session_for_good(db.session(), session["sid"],
+                                     dt.datetime.fromtimestamp(expires, dt.timezone.utc))
 
 
 def enforce_timeouts() -> None:

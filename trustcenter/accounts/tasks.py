@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from trustcenter.accounts import onboarding
+from trustcenter.accounts import onboarding, service
 from trustcenter.accounts.mail import send
-from trustcenter.accounts.sessions import purge_ended_sessions
 from trustcenter.extensions import db
 
 
@@ -20,4 +19,4 @@ def init_tasks(app: Flask) -> None:
     app.extensions.setdefault("worker_tasks", []).append(handle_reset_requests)
     purgers = app.extensions.setdefault("retention_purgers", [])
     purgers.append(("password-reset requests never handled", onboarding.purge_reset_requests))
-    purgers.append(("sign-out records of expired sessions", purge_ended_sessions))
+    purgers.append(("sign-out records of expired sessions", service.purge_ended_sessions))

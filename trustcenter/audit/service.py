@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from trustcenter.audit import chain
 from trustcenter.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from trustcenter.crypto import key_service
+from trustcenter.db import utcnow
 
 KEY_PURPOSE = "audit"
 HEAD_ID = 1
@@ -29,10 +30,6 @@ LIMITS = {"action": 64, "actor_label": 32, "actor_id": 36, "org_id": 36, "subjec
 
 class AuditLogError(Exception):
     """The log cannot be written or purged safely; the message says why."""
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def aware(moment: dt.datetime) -> dt.datetime:

@@ -24,7 +24,8 @@ from trustcenter.crypto import aead
 from trustcenter.crypto.aead import Header, Place
 from trustcenter.crypto.errors import DecryptionFailed, KeyDestroyed, KeyNotFound
 from trustcenter.crypto.keys import RootKeys
-from trustcenter.crypto.models import DataKey, TenantKey, utcnow
+from trustcenter.crypto.models import DataKey, TenantKey
+from trustcenter.db import utcnow
 
 _NONCE_START = aead.HEADER.size
 _BODY_START = _NONCE_START + aead.NONCE_BYTES

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from sqlalchemy import DateTime, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trustcenter.db import Base
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+from trustcenter.db import Base, new_id, utcnow
 
 
 class TenantKey(Base):

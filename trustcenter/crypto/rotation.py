@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from trustcenter.crypto.fields import REGISTRY, reseal
 from trustcenter.crypto.errors import CryptoError
 from trustcenter.crypto.keystore import ACTIVE, RETIRED, ROTATING, SYSTEM_TENANT, KeyService
-from trustcenter.crypto.models import DataKey, TenantKey, utcnow
+from trustcenter.crypto.models import DataKey, TenantKey
+from trustcenter.db import utcnow
 
 
 def start_or_resume(service: KeyService, session: Session, org_id: str) -> TenantKey:

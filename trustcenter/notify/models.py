@@ -9,22 +9,14 @@ from sqlalchemy import DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustcenter.crypto import EncryptedBlob, Sealed, encrypted
-from trustcenter.db import Base
+from trustcenter.db import Base, new_id, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def new_message_id() -> str:
     """An RFC 5322 Message-ID; stable across retries, so receivers can drop duplicates."""
     return f"<{uuid.uuid4()}@trustcenter>"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class OutboxMessage(Base):

@@ -20,7 +20,8 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from trustcenter.crypto import CryptoError, key_service
-from trustcenter.notify.models import FAILED, PENDING, SENDING, SENT, OutboxMessage, new_id, new_message_id, utcnow
+from trustcenter.db import as_utc, new_id, utcnow
+from trustcenter.notify.models import FAILED, PENDING, SENDING, SENT, OutboxMessage, new_message_id
 from trustcenter.notify.transports import Mail, Transport
 
 log = logging.getLogger(__name__)
@@ -221,7 +222,3 @@ def purge(session: Session, older_than: dt.timedelta = dt.timedelta(days=35),
                                                          OutboxMessage.created_at < cutoff))
     return result.rowcount  # type: ignore[attr-defined,no-any-return]
 
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """Aware UTC; SQLite hands back naive datetimes, which we store in UTC."""
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
