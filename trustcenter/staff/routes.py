@@ -18,7 +18,7 @@ PAGE_SIZE = 50
 
 
 def _date(name: str) -> dt.datetime | None:
-    """A yyyy-mm-dd query parameter as a UTC datetime; bad input is ignored and reported."""
+    """A yyyy-mm-dd query parameter as a UTC datetime; anything else is ignored."""
     value = request.args.get(name, "").strip()
     if not value:
         return None
