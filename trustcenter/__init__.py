@@ -32,12 +32,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # FLASK_DEBUG or `trustcenter --debug` would serve Werkzeug's interactive debugger.
         raise settings.ConfigError("Debug mode is on (FLASK_DEBUG or --debug); production must run without it.")
 
-    if app.config["ENV"] == "testing":
-        from trustcenter.accounts.passwords import use_cheapest_parameters_for_tests
-
-        use_cheapest_parameters_for_tests()
-    _init_extensions(app)
     _init_crypto(app)
+    _init_extensions(app)
     _init_content(app)
     from trustcenter import notify
 
@@ -73,11 +69,13 @@ def _wrap_wsgi(app: Flask) -> None:
 def _flask_settings(resolved: Mapping[str, Any]) -> dict[str, Any]:
     import datetime as dt
 
+    from trustcenter.db import engine_options
+
     production = resolved["ENV"] == "production"
     return {
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=resolved["SESSION_ABSOLUTE_HOURS"]),
-        "RATELIMIT_STORAGE_URI": resolved["REDIS_URL"] or "memory://",
-        "RATELIMIT_HEADERS_ENABLED": False,
+        "SQLALCHEMY_DATABASE_URI": resolved["DATABASE_URL"],
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(resolved["DATABASE_URL"]),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -93,34 +91,41 @@ def _flask_settings(resolved: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _init_extensions(app: Flask) -> None:
+    from trustcenter.accounts.passwords import PASSWORDS_INFO, Passwords
+    from trustcenter.crypto import KEYS_INFO
     from trustcenter.accounts.sessions import CookieOnlySessionInterface, init_sessions
-    from trustcenter.accounts.throttle import limit_only_decorated_views
-    from trustcenter.extensions import csrf, db, htmx, limiter, protect_unsafe_methods
+    from trustcenter.accounts.throttle import Throttle
+    from trustcenter.db import prepare_engine
+    from trustcenter.extensions import SESSION_INFO, csrf, db, htmx, protect_unsafe_methods
 
-    db.configure(app.config["DATABASE_URL"])
-    app.teardown_appcontext(db.remove)
+    db.init_app(app)
+    with app.app_context():
+        prepare_engine(db.engine)
+    app.extensions["passwords"] = Passwords(cheapest=app.config["ENV"] == "testing")
+    app.extensions["throttle"] = Throttle(app.config["REDIS_URL"] or "memory://")
+    # What every database session of this app carries: encrypted attributes and services read it.
+    app.extensions[SESSION_INFO] = {KEYS_INFO: app.extensions["keys"], PASSWORDS_INFO: app.extensions["passwords"]}
     app.session_interface = CookieOnlySessionInterface()
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked below, for unsafe methods only
     csrf.init_app(app)
     app.before_request(protect_unsafe_methods)
     htmx.init_app(app)
-    limiter.init_app(app)
-    limit_only_decorated_views(app)
     init_sessions(app)
 
 
 def _init_crypto(app: Flask) -> None:
+    """The key service: root keys from the environment or instance/keys, wrapped keys in the key store."""
     from trustcenter import crypto
     from trustcenter.crypto.keys import generate_development_keys
-    from trustcenter.extensions import db
+    from trustcenter.db import make_engine
 
     key_dir = Path(app.instance_path) / "keys"
     production = app.config["ENV"] == "production"
     if not production:
         generate_development_keys(key_dir)
-    service = crypto.KeyService(crypto.load_root_keys(os.environ, key_dir, production), db.new_session)
-    crypto.install(service)
-    app.extensions["keys"] = service
+    root = crypto.load_root_keys(os.environ, key_dir, production)
+    app.extensions["keys"] = crypto.KeyService(root, make_engine(app.config["KEYSTORE_URL"]),
+                                               cache_seconds=app.config["KEY_CACHE_SECONDS"])
 
 
 def _init_content(app: Flask) -> None:

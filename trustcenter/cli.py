@@ -65,8 +65,21 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database schema to REVISION (default: the latest)."""
     from trustcenter import migrate
 
-    migrate.upgrade(db.engine, revision)
-    click.echo(f"Database is at revision {revision}.")
+    keys = current_app.extensions["keys"]
+    before = migrate.current_revisions(db.engine)
+    keystore_before = migrate.current_revisions(keys.engine, keystore=True)
+    migrate.upgrade(db.engine, keys, revision)
+    after = migrate.current_revisions(db.engine)
+    keystore_after = migrate.current_revisions(keys.engine, keystore=True)
+    click.echo(_migration_report("Key store", keystore_before, keystore_after))
+    click.echo(_migration_report("Database", before, after))
+
+
+def _migration_report(name: str, before: tuple[str, ...], after: tuple[str, ...]) -> str:
+    shown = ", ".join(after) or "empty"
+    if before == after:
+        return f"{name}: already at revision {shown}; nothing to do."
+    return f"{name}: migrated from {', '.join(before) or 'an empty database'} to revision {shown}."
 
 
 @db_group.command("downgrade")
@@ -76,7 +89,7 @@ def db_downgrade(revision: str) -> None:
     """Migrate the database schema back to REVISION."""
     from trustcenter import migrate
 
-    migrate.downgrade(db.engine, revision)
+    migrate.downgrade(db.engine, revision, current_app.extensions["keys"])
     click.echo(f"Database is at revision {revision}.")
 
 
@@ -168,7 +181,7 @@ def keys_rotate_master() -> None:
 
     keys = current_app.extensions["keys"]
     session = db.session()
-    count = keys.rewrap_tenant_keys(session)
+    count = keys.rewrap_tenant_keys()
     audit.record(session, "keys.rotate_master", details={"rewrapped": count, "master_key": keys.root.master.current_id})
     session.commit()
     click.echo(f"Rewrapped {count} tenant key(s) under master key {keys.root.master.current_id}.")
@@ -189,18 +202,18 @@ def keys_rotate_tenant(org_name: str) -> None:
     org = organisation_named(session, org_name)
     if org is None:
         raise click.ClickException(f"No organisation called {org_name!r}.")
-    target = rotation.start_or_resume(keys, session, org.id)
-    pending = rotation.pending_data_keys(session, org.id, target.version)
+    name = org.name
+    target = rotation.start_or_resume(keys, org.id)
+    pending = rotation.pending_data_keys(keys, org.id, target)
     moved = 0
-    with click.progressbar(pending, label=f"Re-encrypting {org.name} (key v{target.version})",
-                           show_pos=True) as bar:
+    with click.progressbar(pending, label=f"Re-encrypting {name} (key v{target})", show_pos=True) as bar:
         for key_id in bar:
-            moved += rotation.rekey_one(keys, session, key_id, target)
-    rotation.finish(keys, session, org.id, target)
+            moved += rotation.rekey_one(session, key_id, target)
+    rotation.finish(keys, org.id, target)
     audit.record(session, "keys.rotate_tenant", org_id=org.id,
-                 details={"version": target.version, "rows": moved, "data_keys": len(pending)})
+                 details={"version": target, "rows": moved, "data_keys": len(pending)})
     session.commit()
-    click.echo(f"{org.name} now uses tenant key version {target.version}; {moved} row(s) re-encrypted.")
+    click.echo(f"{name} now uses tenant key version {target}; {moved} row(s) re-encrypted.")
 
 
 def main() -> None:

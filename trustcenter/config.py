@@ -34,6 +34,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ENV", "development"),
     Setting("SECRET_KEY", None),
     Setting("DATABASE_URL", None),
+    # The key store: wrapped tenant and data keys, apart from the data (docs/encryption.md).
+    Setting("KEYSTORE_URL", None),
+    Setting("KEY_CACHE_SECONDS", 60.0, float),
+    Setting("BACKUP_DIR", None),
+    Setting("BACKUP_RETENTION_DAYS", 35, int),
     Setting("CONTENT_DIR", None),
     Setting("SITE_URL", None),
     Setting("TRUST_PROXY", False, bool),
@@ -63,6 +68,8 @@ def _parse(value: str, kind: type) -> Any:
         return value.strip().lower() in {"1", "true", "yes", "on"}
     if kind is int:
         return int(value)
+    if kind is float:
+        return float(value)
     return value
 
 
@@ -134,6 +141,11 @@ def resolve(
         config["SECRET_KEY"] = development_secret(instance_path)
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'trustcenter.db'}"
+    if not config["KEYSTORE_URL"]:
+        config["KEYSTORE_URL"] = f"sqlite:///{instance_path / 'keys.db'}"
+    if not config["BACKUP_DIR"]:
+        config["BACKUP_DIR"] = str(instance_path / "backups")
+    _check_keystore(config)
     config["SITE_URL"] = site_url(config)
     if not config["CONTENT_DIR"]:
         config["CONTENT_DIR"] = str(root_path / "content")
@@ -168,6 +180,25 @@ def _plain_site_url(value: str) -> bool:
         return False
     return (parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.username is None
             and parts.password is None and not parts.query and not parts.fragment and "@" not in parts.netloc)
+
+
+def _check_keystore(config: Mapping[str, Any]) -> None:
+    """The key store must be a database of its own: a backup of the data must never hold its keys."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        data, keys = make_url(config["DATABASE_URL"]), make_url(config["KEYSTORE_URL"])
+    except ArgumentError as error:
+        raise ConfigError(f"{ENV_PREFIX}DATABASE_URL or {ENV_PREFIX}KEYSTORE_URL is not a database URL: {error}") from None
+    if config["KEY_CACHE_SECONDS"] < 0:
+        raise ConfigError(f"{ENV_PREFIX}KEY_CACHE_SECONDS must be 0 (no cache) or more seconds")
+    in_memory = data.get_backend_name() == "sqlite" and data.database in (None, "", ":memory:")
+    if not in_memory and data.set(password=None) == keys.set(password=None):
+        raise ConfigError(
+            f"{ENV_PREFIX}KEYSTORE_URL names the same database as {ENV_PREFIX}DATABASE_URL; "
+            "keep the keys in a database of their own (default instance/keys.db, or a second PostgreSQL database)."
+        )
 
 
 def check_production(config: Mapping[str, Any]) -> None:

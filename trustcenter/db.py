@@ -1,27 +1,23 @@
-"""SQLAlchemy engine and a request-scoped session; no Flask imports.
+"""The declarative base, engines and small time helpers shared by every model; no Flask imports.
 
-A thin wrapper rather than Flask-SQLAlchemy: models, services and the CLI use
-the same typed `Session` with or without an application context, and tests can
-point it at SQLite or PostgreSQL.
+Sessions come from Flask-SQLAlchemy (`trustcenter.extensions.db`) inside the
+application, and from `session_factory(app)` for threads and commands. Either
+way the session carries the application's key service in `session.info`,
+which is where encrypted attributes find it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase
 
-def new_id() -> str:
-    """A random primary key (UUID4 text): unguessable, and free to create in any process."""
-    return str(uuid.uuid4())
+from trustcenter.crypto.clock import new_id, utcnow
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+__all__ = ["NAMING_CONVENTION", "Base", "as_utc", "make_engine", "new_id", "sqlite_pragmas", "utcnow"]
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
@@ -43,49 +39,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets foreign keys and a busy timeout."""
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+def engine_options(url: str) -> dict[str, Any]:
+    """Options for every engine: a liveness check for servers (not needed for a local file)."""
+    return {"pool_pre_ping": not url.startswith("sqlite")}
+
+
+def prepare_engine(engine: Engine) -> Engine:
+    """SQLite gets foreign keys and a busy timeout on each connection."""
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
     return engine
 
 
-class Database:
-    """Holds the engine and a scoped session bound to it."""
-
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.session = scoped_session(sessionmaker(expire_on_commit=False))
-
-    def configure(self, url: str) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
-        self.engine = make_engine(url)
-        self.session.remove()
-        self.session.configure(bind=self.engine)
-
-    def remove(self, _exc: BaseException | None = None) -> None:
-        self.session.remove()
-
-    def is_reachable(self) -> bool:
-        """True when a trivial query succeeds; used by the health check."""
-        if self.engine is None:
-            return False
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            return True
-        except Exception:  # any driver error means "not reachable"
-            return False
-
-    def new_session(self) -> Session:
-        """A session outside the request scope (CLI, worker, benchmarks)."""
-        return Session(bind=self.engine, expire_on_commit=False)
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, prepared as the application's own are."""
+    return prepare_engine(create_engine(url, **engine_options(url)))

@@ -11,16 +11,14 @@ from flask import Flask, current_app, url_for
 
 from trustcenter.faq.current import current_content
 
-_static_hashes: dict[str, str] = {}
-
-
 def static_url(filename: str) -> str:
     """URL of a static file with a content hash, so it can be cached for a year."""
-    digest = _static_hashes.get(filename)
+    hashes: dict[str, str] = current_app.extensions["static_hashes"]
+    digest = hashes.get(filename)
     if digest is None:
         path = Path(current_app.static_folder or "") / filename
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "missing"
-        _static_hashes[filename] = digest
+        hashes[filename] = digest
     return url_for("static", filename=filename, v=digest)
 
 
@@ -55,6 +53,7 @@ def template_globals() -> dict[str, Any]:
 
 
 def init_templating(app: Flask) -> None:
+    app.extensions["static_hashes"] = {}  # file name -> content hash, filled on first use
     app.context_processor(template_globals)
     app.add_template_filter(rfc3339)
     app.add_template_filter(reject_keys)

@@ -13,11 +13,11 @@ from trustcenter.accounts.roles import Role
 
 
 def valid_email(_form: FlaskForm, field: EmailField) -> None:
-    from trustcenter.accounts.service import AccountError, normalise_email
+    from trustcenter.addresses import InvalidAddress, normalise_email
 
     try:
         normalise_email(field.data or "")
-    except AccountError as error:
+    except InvalidAddress as error:
         raise ValidationError(str(error)) from None
 
 

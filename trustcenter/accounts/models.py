@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustcenter.accounts.roles import MFA_REQUIRED, Role
-from trustcenter.crypto import EncryptedBlob, Sealed, encrypted
+from trustcenter.crypto import encrypted
 from trustcenter.db import new_id, utcnow
 from trustcenter.db import Base
 
@@ -21,9 +21,14 @@ class Organisation(Base):
     __tablename__ = "organisations"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # A data key of the tenant's own: erasing the tenant erases its name too.
+    data_key_id: Mapped[str] = mapped_column(String(36))
+    # HMAC of the name's comparison key (accounts.naming): unique, and found without storing it in clear.
+    name_index: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default=CUSTOMER)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    name = encrypted[str](nullable=False)
 
     users: Mapped[list[User]] = relationship(back_populates="org")
 
@@ -36,7 +41,7 @@ class User(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
-    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"), index=True)
+    data_key_id: Mapped[str] = mapped_column(String(36), index=True)
     role: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="active")  # invited, active, disabled
     # HMAC of the normalised address: exact lookup without storing it in clear.
@@ -49,31 +54,19 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
-    email_sealed: Mapped[Sealed | None] = mapped_column("email", EncryptedBlob)
-    first_name_sealed: Mapped[Sealed | None] = mapped_column("first_name", EncryptedBlob)
-    last_name_sealed: Mapped[Sealed | None] = mapped_column("last_name", EncryptedBlob)
-    username_sealed: Mapped[Sealed | None] = mapped_column("username", EncryptedBlob)
-    country_sealed: Mapped[Sealed | None] = mapped_column("country", EncryptedBlob)
-    state_sealed: Mapped[Sealed | None] = mapped_column("state", EncryptedBlob)
-    timezone_sealed: Mapped[Sealed | None] = mapped_column("timezone", EncryptedBlob)
-    company_name_sealed: Mapped[Sealed | None] = mapped_column("company_name", EncryptedBlob)
-    address_sealed: Mapped[Sealed | None] = mapped_column("address", EncryptedBlob)
-    last_login_ip_sealed: Mapped[Sealed | None] = mapped_column("last_login_ip", EncryptedBlob)
-    stripe_customer_id_sealed: Mapped[Sealed | None] = mapped_column("stripe_customer_id", EncryptedBlob)
-    totp_secret_sealed: Mapped[Sealed | None] = mapped_column("totp_secret", EncryptedBlob)
 
-    email = encrypted()
-    first_name = encrypted()
-    last_name = encrypted()
-    username = encrypted()
-    country = encrypted()
-    state = encrypted()
-    timezone = encrypted()
-    company_name = encrypted()
-    address = encrypted()
-    last_login_ip = encrypted()
-    stripe_customer_id = encrypted()
-    totp_secret = encrypted()
+    email = encrypted[str]()
+    first_name = encrypted[str]()
+    last_name = encrypted[str]()
+    username = encrypted[str]()
+    country = encrypted[str]()
+    state = encrypted[str]()
+    timezone = encrypted[str]()
+    company_name = encrypted[str]()
+    address = encrypted[str]()
+    last_login_ip = encrypted[str]()
+    stripe_customer_id = encrypted[str]()
+    totp_secret = encrypted[str]()
 
     org: Mapped[Organisation] = relationship(back_populates="users")
 
@@ -144,15 +137,14 @@ class ResetRequest(Base):
     """
 
     __tablename__ = "reset_requests"
+    __system_key__ = "reset_requests"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"))
+    data_key_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    email_sealed: Mapped[Sealed | None] = mapped_column("email", EncryptedBlob)
-    ip_sealed: Mapped[Sealed | None] = mapped_column("ip", EncryptedBlob)
 
-    email = encrypted()
-    ip = encrypted()
+    email = encrypted[str]()
+    ip = encrypted[str]()
 
 
 class RecoveryCode(Base):

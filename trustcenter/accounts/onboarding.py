@@ -13,12 +13,11 @@ from trustcenter.accounts import service
 from trustcenter.accounts.models import Organisation, ResetRequest, User
 from trustcenter.accounts.roles import INVITABLE_BY, Role
 from trustcenter.accounts.service import INVITE_TTL, RESET_TTL, AccountError, Actor
-from trustcenter.crypto import CryptoError, key_service
-from trustcenter.db import new_id, utcnow
+from trustcenter.crypto import CryptoError
+from trustcenter.db import utcnow
 
 # send(session, to, template, **context) queues a mail in the caller's transaction.
 Mailer = Callable[..., None]
-RESET_KEY_PURPOSE = "reset_requests"
 log = logging.getLogger(__name__)
 
 
@@ -53,7 +52,7 @@ def accept_invitation(session: Session, raw_token: str, first_name: str, last_na
     if user is None or user.status != "invited":
         raise AccountError("This invitation has expired or has already been used. Ask for a new one.")
     user.first_name, user.last_name = first_name.strip() or None, last_name.strip() or None
-    service.set_password(user, password)  # raises before the token is spent
+    service.set_password(session, user, password)  # raises before the token is spent
     service.redeem_token(session, raw_token, "invite")
     user.status = "active"
     service.record(session, Actor(user, ip), "invitation.accepted", user)
@@ -67,9 +66,7 @@ def request_password_reset(session: Session, email: str, ip: str | None) -> None
         email = service.normalise_email(email)
     except AccountError:
         return  # depends on the text typed, never on the accounts
-    request = ResetRequest(id=new_id(), data_key_id=key_service().system_data_key(session, RESET_KEY_PURPOSE))
-    session.add(request)  # before sealing, so the key is read in this transaction
-    request.email, request.ip = email, ip
+    session.add(ResetRequest(email=email, ip=ip))
     session.commit()
 
 
@@ -114,7 +111,8 @@ def _mail_reset_links(session: Session, email: str, ip: str | None, send: Mailer
     users = [u for u in service.users_with_email(session, email) if u.status == "active"]
     for user in users:
         token = service.issue_token(session, user, "reset", RESET_TTL)
-        send(session, email, "password_reset", token=token, minutes=int(RESET_TTL.total_seconds() // 60))
+        # To the address on the account, never to the text someone typed.
+        send(session, user.email, "password_reset", token=token, minutes=int(RESET_TTL.total_seconds() // 60))
         service.record(session, Actor(None, ip), "password.reset_requested", user)
     if not users:
         # Audited too: useful to spot someone probing for addresses.
@@ -132,7 +130,7 @@ def reset_password(session: Session, raw_token: str, password: str, send: Mailer
     user = service.token_user(session, raw_token, "reset")
     if user is None:
         raise AccountError("This reset link has expired or has already been used. Ask for a new one.")
-    service.set_password(user, password)
+    service.set_password(session, user, password)
     service.redeem_token(session, raw_token, "reset")
     user.session_version += 1
     send(session, user.email, "password_changed")

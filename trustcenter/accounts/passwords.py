@@ -4,24 +4,35 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
-# Verified against when an address is unknown, so both cases cost one Argon2 verification.
-_DUMMY_HASH = _hasher.hash("not a real password; equalises timing")
+PASSWORDS_INFO = "trustcenter.passwords"
 
 
-def use_cheapest_parameters_for_tests() -> None:
-    """Argon2id at minimum cost: only the `testing` environment calls this, to keep the suite fast."""
-    global _hasher, _DUMMY_HASH
-    from argon2 import profiles
+class Passwords:
+    """One application's Argon2id hasher, and the dummy hash that equalises timing for unknown accounts."""
 
-    _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
-    _DUMMY_HASH = _hasher.hash("not a real password; equalises timing")
+    def __init__(self, cheapest: bool = False) -> None:
+        # The testing environment alone asks for minimum cost, to keep the suite fast.
+        self.hasher = PasswordHasher.from_parameters(profiles.CHEAPEST) if cheapest else PasswordHasher()
+        self.dummy_hash = self.hasher.hash("not a real password; equalises timing")
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """Constant-work check: an account without a password still costs one verification."""
+        try:
+            return self.hasher.verify(stored_hash or self.dummy_hash, password) and stored_hash is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return self.hasher.check_needs_rehash(stored_hash)
 
 
 @lru_cache(maxsize=1)
@@ -45,19 +56,3 @@ def problems(password: str, context: tuple[str, ...] = ()) -> list[str]:
         if word and len(word) >= 4 and word.casefold() in lowered:
             return ["Don't include your name, e-mail address or company name in your password."]
     return []
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(stored_hash: str | None, password: str) -> bool:
-    """Constant-work check: an account without a password still costs one verification."""
-    try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    return _hasher.check_needs_rehash(stored_hash)

@@ -16,11 +16,15 @@ from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import Session
 
 from trustcenter.audit import service as audit
-from trustcenter.accounts import passwords
 from trustcenter.accounts.models import CUSTOMER, PROVIDER, AccountToken, EndedSession, Organisation, User
+from trustcenter.accounts.naming import MAX_NAME_LENGTH, clean_organisation_name, organisation_name_key
+from trustcenter.accounts.passwords import PASSWORDS_INFO, Passwords, problems
 from trustcenter.accounts.roles import Role
-from trustcenter.crypto import key_service
-from trustcenter.db import as_utc, utcnow
+from trustcenter.addresses import InvalidAddress
+from trustcenter.addresses import normalise_email as normalise_address
+from trustcenter.crypto import keys_of
+from trustcenter.crypto.keystore import TENANT
+from trustcenter.db import as_utc, new_id, utcnow
 
 INVITE_TTL = dt.timedelta(days=7)
 RESET_TTL = dt.timedelta(hours=1)
@@ -60,21 +64,35 @@ def record(session: Session, actor: Actor, action: str, subject: User | Organisa
 
 # -- organisations and users ------------------------------------------------
 
+def passwords_of(session: Session) -> Passwords:
+    """The application's password hasher, carried by its sessions."""
+    return session.info[PASSWORDS_INFO]
+
+
+def organisation_index(session: Session, name: str) -> str:
+    return keys_of(session).blind_index(organisation_name_key(name))
+
+
 def create_organisation(session: Session, name: str, kind: str = CUSTOMER) -> Organisation:
-    name = " ".join(name.split())
-    if not name or len(name) > 200:
-        raise AccountError("An organisation needs a name of 1 to 200 characters.")
-    if session.scalar(select(Organisation.id).where(Organisation.name == name)):
+    """A tenant with a key of its own, and a data key for its own records (its name first)."""
+    name = clean_organisation_name(name)
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise AccountError(f"An organisation needs a name of 1 to {MAX_NAME_LENGTH} characters.")
+    index = organisation_index(session, name)
+    if session.scalar(select(Organisation.id).where(Organisation.name_index == index)):
         raise AccountError(f"An organisation called {name!r} already exists.")
-    org = Organisation(name=name, kind=kind)
+    keys = keys_of(session)
+    org = Organisation(id=new_id(), kind=kind, name=name, name_index=index)
+    keys.create_tenant_key(org.id)
+    org.data_key_id = keys.create_data_key(org.id, TENANT)
     session.add(org)
     session.flush()
-    key_service().create_tenant_key(session, org.id)
     return org
 
 
 def organisation_named(session: Session, name: str) -> Organisation | None:
-    return session.scalars(select(Organisation).where(Organisation.name == name)).first()
+    index = organisation_index(session, name)
+    return session.scalars(select(Organisation).where(Organisation.name_index == index)).first()
 
 
 def provider_organisation(session: Session, name: str) -> Organisation:
@@ -83,16 +101,17 @@ def provider_organisation(session: Session, name: str) -> Organisation:
     return org or create_organisation(session, name, PROVIDER)
 
 
-def email_index(email: str) -> str:
-    return key_service().root.blind_index_of(email)
+def email_index(session: Session, normalised: str) -> str:
+    """The blind index of an address already put through `normalise_email`."""
+    return keys_of(session).blind_index(normalised)
 
 
 def normalise_email(email: str) -> str:
-    email = email.strip()
-    local, at, domain = email.rpartition("@")
-    if not at or not local or "." not in domain or len(email) > 254 or any(c.isspace() for c in email):
-        raise AccountError("Enter a valid e-mail address, like name@example.com.")
-    return f"{local}@{domain.lower()}"
+    """The one address rule (trustcenter.addresses), with the accounts' error type."""
+    try:
+        return normalise_address(email)
+    except InvalidAddress as error:
+        raise AccountError(str(error)) from None
 
 
 def create_user(session: Session, org: Organisation, email: str, role: Role | str, password: str | None = None,
@@ -102,51 +121,60 @@ def create_user(session: Session, org: Organisation, email: str, role: Role | st
     if role.is_provider != (org.kind == PROVIDER):
         raise AccountError(f"The role {role.label} does not belong in {org.name}.")
     email = normalise_email(email)
-    index = email_index(email)
+    index = email_index(session, email)
     if session.scalar(select(User.id).where(User.org_id == org.id, User.email_index == index)):
         raise AccountError("That e-mail address already has an account in this organisation.")
-    data_key = key_service().create_data_key(session, org.id)
-    user = User(org_id=org.id, role=role.value, status=status, email_index=index, data_key_id=data_key.id)
-    user.org = org
-    session.add(user)
-    user.email = email
-    for name, value in profile.items():
-        if name not in PROFILE_FIELDS + ("stripe_customer_id",):
-            raise AccountError(f"Unknown profile field {name!r}.")
-        setattr(user, name, value or None)
+    unknown = set(profile) - set(PROFILE_FIELDS + ("stripe_customer_id",))
+    if unknown:
+        raise AccountError(f"Unknown profile field {sorted(unknown)[0]!r}.")
+    user = User(org=org, role=role.value, status=status, email_index=index, email=email,
+                data_key_id=keys_of(session).create_data_key(org.id),
+                **{name: value or None for name, value in profile.items()})
     if password is not None:
-        set_password(user, password)
+        set_password(session, user, password)
+    session.add(user)
     session.flush()
     return user
 
 
-def users_with_email(session: Session, email: str) -> list[User]:
-    return list(session.scalars(select(User).where(User.email_index == email_index(email))))
+def users_with_email(session: Session, email: str | None = None, *, index: str | None = None) -> list[User]:
+    """People with this address, in any organisation; pass `index` when the caller has computed it."""
+    if index is None:
+        try:
+            index = email_index(session, normalise_email(email or ""))
+        except AccountError:
+            return []
+    return list(session.scalars(select(User).where(User.email_index == index)))
 
 
-def set_password(user: User, password: str) -> None:
-    problems = passwords.problems(password, (user.email or "", user.first_name or "", user.last_name or "",
-                                             user.org.name if user.org else ""))
-    if problems:
-        raise AccountError(problems[0])
-    user.password_hash = passwords.hash_password(password)
+def set_password(session: Session, user: User, password: str) -> None:
+    found = problems(password, (user.email or "", user.first_name or "", user.last_name or "",
+                                user.org.name if user.org else ""))
+    if found:
+        raise AccountError(found[0])
+    user.password_hash = passwords_of(session).hash(password)
 
 
 # -- signing in -------------------------------------------------------------
 
-def authenticate(session: Session, email: str, password: str, ip: str | None) -> User | None:
-    """The active user with this address and password, or None; same work either way."""
-    candidates = [u for u in users_with_email(session, email) if u.status == "active"] if "@" in email else []
-    user = next((u for u in candidates if passwords.verify_password(u.password_hash, password)), None)
+def authenticate(session: Session, email: str, password: str, ip: str | None,
+                 index: str | None = None) -> User | None:
+    """The active user with this address and password, or None; same work either way.
+
+    Pass `index` (the address's blind index) when the caller has computed it already.
+    """
+    hasher = passwords_of(session)
+    candidates = [u for u in users_with_email(session, email, index=index) if u.status == "active"]
+    user = next((u for u in candidates if hasher.verify(u.password_hash, password)), None)
     if not candidates:
-        passwords.verify_password(None, password)  # as slow as a real check
+        hasher.verify(None, password)  # as slow as a real check
     if user is None:
         subject = candidates[0] if candidates else None
         record(session, Actor(None, ip), "login.failure", subject, reason="bad credentials")
         session.commit()
         return None
-    if user.password_hash and passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+    if user.password_hash and hasher.needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     return user
 
 

@@ -8,7 +8,7 @@ import time
 
 from flask import Flask, Request, current_app, flash, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -108,9 +108,6 @@ class CookieOnlySessionInterface(SecureCookieSessionInterface):
 
 def init_sessions(app: Flask) -> None:
     login_manager.init_app(app)
-    # We never set a remember-me cookie; its hook would only mark every session accessed.
-    app.after_request_funcs[None] = [hook for hook in app.after_request_funcs.get(None, [])
-                                     if getattr(hook, "__func__", None) is not LoginManager._update_remember_cookie]
     login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = None  # we rotate and time out sessions ourselves

@@ -7,6 +7,7 @@ from flask import Flask
 from trustcenter.accounts import onboarding, service
 from trustcenter.accounts.mail import send
 from trustcenter.extensions import db
+from trustcenter.registry import RETENTION_PURGERS, WORKER_TASKS, registry
 
 
 def init_tasks(app: Flask) -> None:
@@ -16,7 +17,7 @@ def init_tasks(app: Flask) -> None:
         with app.app_context():  # mail is rendered from templates, outside any request
             return onboarding.process_reset_requests(db.session(), send)
 
-    app.extensions.setdefault("worker_tasks", []).append(handle_reset_requests)
-    purgers = app.extensions.setdefault("retention_purgers", [])
-    purgers.append(("password-reset requests never handled", onboarding.purge_reset_requests))
-    purgers.append(("sign-out records of expired sessions", service.purge_ended_sessions))
+    registry(app, WORKER_TASKS).register("password-reset requests", handle_reset_requests)
+    purgers = registry(app, RETENTION_PURGERS)
+    purgers.register("password-reset requests never handled", onboarding.purge_reset_requests)
+    purgers.register("sign-out records of expired sessions", service.purge_ended_sessions)

@@ -6,37 +6,73 @@ looser one per account from all addresses together, against guessing spread
 over many. The strict one never counts other sources' failures, so a few from
 elsewhere do not lock the account holder out; only guessing from many networks
 reaches the loose one, and its short window lifts minutes after it stops.
+
+Counting uses the `limits` library (Flask-Limiter's engine) directly, with a
+storage of the application's own (memory, or Redis when several processes
+serve): views check their limits explicitly and nothing runs on other requests.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from functools import partial
+from functools import wraps
 from typing import Any, Callable, TypeVar
 
-from flask import Flask, request
-from flask_limiter.util import get_remote_address
+from flask import current_app, g, request
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
-from trustcenter.extensions import limiter
+from trustcenter.addresses import InvalidAddress, normalise_email
 
 F = TypeVar("F", bound=Callable[..., Any])
+NAMESPACE = "throttle"
+
+
+class Throttle:
+    """One application's counters."""
+
+    def __init__(self, storage_uri: str) -> None:
+        self.storage = storage_from_string(storage_uri)
+        self.strategy = FixedWindowRateLimiter(self.storage)
+
+    def hit(self, limit: RateLimitItem, *identifiers: str) -> bool:
+        """Count one attempt; False when it is over the limit."""
+        return self.strategy.hit(limit, NAMESPACE, *identifiers)
+
+    def reset(self) -> None:
+        """Forget every count (tests, and an operator lifting a lock-out)."""
+        self.storage.reset()
+
+
+def email_identity(text: str | None) -> tuple[str | None, str]:
+    """The normalised address typed in this request and its blind index, computed once per request."""
+    cache: dict[str, tuple[str | None, str]] = g.setdefault("email_identities", {})
+    key = text or ""
+    if key not in cache:
+        try:
+            normalised: str | None = normalise_email(key)
+        except InvalidAddress:
+            normalised = None
+        keys = current_app.extensions["keys"]
+        # An unusable address still gets a stable key, so typing junk does not escape the limits.
+        cache[key] = (normalised, keys.blind_index(normalised if normalised else "invalid:" + key.strip()[:254]))
+    return cache[key]
 
 
 def account_key(field: str) -> Callable[[], str]:
     """Rate-limit key for the account named in a form field, as a blind index (no address in storage)."""
 
     def key() -> str:
-        from trustcenter.accounts.service import email_index
-
-        value = (request.form.get(field) or "").strip()[:254]
-        return "account:" + email_index(value) if value else "account:-"
+        return "account:" + email_identity(request.form.get(field))[1]
 
     return key
 
 
 def source_address() -> str:
     """The client's address for counting: IPv6 by its /64, which one subscriber usually holds whole."""
-    address = get_remote_address()
+    address = request.remote_addr or "-"
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -50,29 +86,25 @@ def source_address() -> str:
 
 def throttled(per_address: str, per_account_from_address: str, key: Callable[[], Any],
               per_account: str | None = None) -> Callable[[F], F]:
-    """Apply the limits to POSTs of the decorated view; a breach answers 429."""
-
-    def account_from_address() -> str:
-        return f"{key()}|from:{source_address()}"
+    """Check the limits on POSTs of the decorated view; a breach answers 429."""
+    rules = [("address", parse(per_address), lambda: source_address()),
+             ("account-from", parse(per_account_from_address), lambda: f"{key()}|from:{source_address()}")]
+    if per_account:
+        rules.append(("account", parse(per_account), lambda: str(key())))
 
     def decorate(view: F) -> F:
-        if per_account:
-            view = limiter.limit(per_account, key_func=key, methods=["POST"])(view)
-        view = limiter.limit(per_account_from_address, key_func=account_from_address, methods=["POST"])(view)
-        return limiter.limit(per_address, key_func=source_address, methods=["POST"])(view)
+        scope = view.__name__
+
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if request.method == "POST":
+                throttle: Throttle = current_app.extensions["throttle"]
+                # Every limit counts the attempt, so a breach of one never spares the others.
+                allowed = [throttle.hit(limit, scope, name, identity()) for name, limit, identity in rules]
+                if not all(allowed):
+                    raise TooManyRequests()
+            return view(*args, **kwargs)
+
+        return checked  # type: ignore[return-value]
 
     return decorate
-
-
-def limit_only_decorated_views(app: Flask) -> None:
-    """Drop Flask-Limiter's app-wide hooks: with no default limits they only cost time.
-
-    The `throttled` views check their limits in the limiter's own decorator,
-    so every other request (a third of a public page's cost, measured) skips it.
-    The teardown hook, which resets the limiter's per-request state, stays.
-    """
-    app.before_request_funcs[None] = [
-        hook for hook in app.before_request_funcs.get(None, []) if getattr(hook, "__self__", None) is not limiter]
-    app.after_request_funcs[None] = [
-        hook for hook in app.after_request_funcs.get(None, [])
-        if not (isinstance(hook, partial) and hook.args and hook.args[0] is limiter)]

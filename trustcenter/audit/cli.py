@@ -13,6 +13,7 @@ from trustcenter.audit import AuditHead, AuditLogBroken, AuditLogError, Witness,
 from trustcenter.audit.retention import RETENTION
 from trustcenter.audit.service import HEAD_ID
 from trustcenter.extensions import db
+from trustcenter.registry import RETENTION_PURGERS, registry
 
 
 @click.group("audit")
@@ -99,8 +100,8 @@ def purge_command(days: int) -> None:
 
 
 def _run_other_purgers(older_than: dt.timedelta) -> None:
-    """Other domains register `(name, purge(session, older_than) -> count)` in `retention_purgers`."""
-    for name, purge_other in current_app.extensions.get("retention_purgers", []):
+    """Other domains register `purge(session, older_than) -> count` by name in the app's retention purgers."""
+    for name, purge_other in registry(current_app, RETENTION_PURGERS).items():
         session = db.session()
         count = purge_other(session, older_than)
         session.commit()

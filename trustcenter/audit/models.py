@@ -13,7 +13,7 @@ from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from trustcenter.crypto import EncryptedBlob, Sealed, encrypted
+from trustcenter.crypto import encrypted
 from trustcenter.db import Base
 
 
@@ -42,6 +42,7 @@ class AuditEntry(Base):
     """One event in the hash chain; `id` is assigned as head + 1 under the head lock."""
 
     __tablename__ = "audit_entries"
+    __system_key__ = "audit"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
@@ -52,8 +53,7 @@ class AuditEntry(Base):
     subject_id: Mapped[str | None] = mapped_column(String(64))
     org_id: Mapped[str | None] = mapped_column(String(36), index=True)
     data_key_id: Mapped[str] = mapped_column(String(36))
-    details_sealed: Mapped[Sealed] = mapped_column("details", EncryptedBlob)
-    details = encrypted(codec="json")
+    details = encrypted[dict[str, Any]](codec="json", nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustcenter.audit import chain
 from trustcenter.audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from trustcenter.crypto import key_service
+from trustcenter.crypto import keys_of, seal_now
 from trustcenter.db import utcnow
 
 KEY_PURPOSE = "audit"
@@ -56,18 +56,16 @@ def record(session: Session, action: str, *, actor_id: str | None = None, actor_
     fields = {"action": action, "actor_id": actor_id, "actor_label": actor_label,
               "subject_type": subject_type, "subject_id": subject_id, "org_id": org_id}
     _check_fields(fields)
-    return append(session, key_service().root.audit_signing, _details(details, ip), **fields)
+    return append(session, keys_of(session).root.audit_signing, _details(details, ip), **fields)
 
 
 def append(session: Session, signing_key: Ed25519PrivateKey, payload: dict[str, Any], **fields: Any) -> AuditEntry:
     """Lock the head, add the entry after it, move and re-sign the head; flush."""
     head = lock_head(session, signing_key)
-    entry = AuditEntry(id=head.last_id + 1, at=utcnow(), prev_hash=head.last_hash, **fields)
-    entry.data_key_id = key_service().system_data_key(session, KEY_PURPOSE)
-    with session.no_autoflush:
-        session.add(entry)
-        entry.details = payload  # sealed with the audit data key, bound to this row id
+    entry = AuditEntry(id=head.last_id + 1, at=utcnow(), prev_hash=head.last_hash, details=payload, **fields)
+    seal_now(entry, keys_of(session))  # the hash covers the ciphertext, so seal before the flush would
     entry.hash = chain.entry_hash(entry)
+    session.add(entry)
     head.last_id, head.last_hash = entry.id, entry.hash
     head.signature = chain.sign(signing_key, chain.head_message(entry.id, entry.hash))
     session.flush()

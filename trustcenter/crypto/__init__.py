@@ -9,12 +9,12 @@ from trustcenter.crypto.errors import (
     KeyNotFound,
     MalformedCiphertext,
 )
-from trustcenter.crypto.fields import EncryptedBlob, Sealed, encrypted, install, key_service
+from trustcenter.crypto.fields import KEYS_INFO, Pending, Sealed, SealedBlob, encrypted, keys_of, seal_now
 from trustcenter.crypto.keys import RootKeys, load_root_keys
 from trustcenter.crypto.keystore import KeyService
 
 __all__ = [
-    "CryptoError", "DecryptionFailed", "EncryptedBlob", "KeyConfigurationError", "KeyDestroyed",
-    "KeyNotFound", "KeyService", "MalformedCiphertext", "Place", "RootKeys", "Sealed", "encrypted",
-    "install", "key_service", "load_root_keys",
+    "CryptoError", "DecryptionFailed", "KEYS_INFO", "KeyConfigurationError", "KeyDestroyed", "KeyNotFound",
+    "KeyService", "MalformedCiphertext", "Pending", "Place", "RootKeys", "Sealed", "SealedBlob", "encrypted",
+    "keys_of", "load_root_keys", "seal_now",
 ]

@@ -91,10 +91,9 @@ class RootKeys:
     def audit_verify(self) -> Ed25519PublicKey:
         return self.audit_signing.public_key()
 
-    def blind_index_of(self, value: str) -> str:
-        """HMAC-SHA256 of a normalised value, hex: exact lookup without storing the value."""
-        normalised = value.strip().casefold().encode()
-        return hmac.new(self.blind_index, normalised, hashlib.sha256).hexdigest()
+    def blind_index_of(self, normalised: str) -> str:
+        """HMAC-SHA256 (hex) of a value its caller has normalised: exact lookup without storing the value."""
+        return hmac.new(self.blind_index, normalised.encode(), hashlib.sha256).hexdigest()
 
     @property
     def uses_development_keys(self) -> bool:

@@ -1,9 +1,14 @@
 """Envelope encryption: master key → tenant key → data key → value.
 
-`KeyService` creates, unwraps, caches, rotates and destroys keys. Unwrapped
-keys are cached in memory for `cache_seconds`, so a page that decrypts many
-values unwraps each key once; destroying a key drops it from this process's
-cache at once (other processes within `cache_seconds`).
+`KeyService` creates, unwraps, caches, rotates and destroys keys in the key
+store, a database of its own reached through its own engine. It never shares
+a session or a transaction with the data it protects, so sealing and opening
+values can never flush, lock or roll back the caller's work.
+
+Unwrapped keys are cached in memory for `cache_seconds` (0 disables the
+cache), so a page that decrypts many values unwraps each key once;
+destroying a key drops it from this process's cache at once (other processes
+within `cache_seconds`).
 """
 
 from __future__ import annotations
@@ -12,26 +17,29 @@ import os
 import threading
 import time
 import uuid
-from typing import Callable
+from contextlib import contextmanager
+from typing import Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from trustcenter.crypto import aead
 from trustcenter.crypto.aead import Header, Place
-from trustcenter.crypto.errors import DecryptionFailed, KeyDestroyed, KeyNotFound
+from trustcenter.crypto.clock import new_id, utcnow
+from trustcenter.crypto.errors import CryptoError, DecryptionFailed, KeyDestroyed, KeyNotFound
 from trustcenter.crypto.keys import RootKeys
-from trustcenter.crypto.models import DataKey, TenantKey
-from trustcenter.db import utcnow
+from trustcenter.crypto.models import DataKey, DestroyedKey, SystemKey, TenantKey
 
 _NONCE_START = aead.HEADER.size
 _BODY_START = _NONCE_START + aead.NONCE_BYTES
 ACTIVE, ROTATING, RETIRED, DESTROYED = "active", "rotating", "retired", "destroyed"
 # The pseudo-tenant that owns the service's own encrypted records.
 SYSTEM_TENANT = "system"
+PERSON, TENANT = "person", "tenant"
 
 
 def _tenant_place(org_id: str, version: int) -> Place:
@@ -43,17 +51,36 @@ def _data_place(key_id: str) -> Place:
 
 
 class KeyService:
-    def __init__(self, root: RootKeys, session_factory: Callable[[], Session], cache_seconds: float = 60.0) -> None:
+    """Keys for one application: its root keys and its key store."""
+
+    def __init__(self, root: RootKeys, engine: Engine, cache_seconds: float = 60.0) -> None:
         self.root = root
-        self.session_factory = session_factory
+        self.engine = engine
         self.cache_seconds = cache_seconds
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._cache: dict[str, tuple[AESGCM, int, float]] = {}
         self._headers: dict[str, bytes] = {}
-        self._ids: dict[bytes, str] = {}
+        self._system: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A key-store session committed at the end of the block (rolled back on error)."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def blind_index(self, normalised: str) -> str:
+        """HMAC-SHA256 (hex) of an already normalised value: exact lookup without storing it."""
+        return self.root.blind_index_of(normalised)
+
     # -- tenant keys -------------------------------------------------------
-    def create_tenant_key(self, session: Session, org_id: str, version: int = 1, state: str = ACTIVE) -> TenantKey:
+    def create_tenant_key(self, org_id: str, version: int = 1, state: str = ACTIVE) -> int:
+        """Store a new wrapped tenant key version; returns the version."""
+        with self.transaction() as session:
+            self._add_tenant_key(session, org_id, version, state)
+        return version
+
+    def _add_tenant_key(self, session: Session, org_id: str, version: int, state: str) -> TenantKey:
         master_id = self.root.master.current_id
         key_id = uuid.uuid5(uuid.NAMESPACE_URL, f"tenant:{org_id}:{version}")
         blob = aead.seal(self.root.master.aead(master_id), Header(key_id, version), aead.new_key(),
@@ -74,94 +101,115 @@ class KeyService:
         raw = aead.open_sealed(master, tenant_key.wrapped, _tenant_place(tenant_key.org_id, tenant_key.version))
         return self._remember(cache_id, AESGCM(raw), tenant_key.version)
 
-    def active_tenant_key(self, session: Session, org_id: str) -> TenantKey:
+    @staticmethod
+    def _active_tenant_key(session: Session, org_id: str) -> TenantKey:
         key = session.scalars(select(TenantKey).where(TenantKey.org_id == org_id, TenantKey.state == ACTIVE)).first()
         if key is None:
             raise KeyNotFound(f"tenant:{org_id}", "tenant key")
         return key
 
-    def tenant_key(self, session: Session, org_id: str, version: int) -> TenantKey:
+    @staticmethod
+    def _tenant_key(session: Session, org_id: str, version: int) -> TenantKey:
         key = session.scalars(select(TenantKey).where(TenantKey.org_id == org_id,
                                                       TenantKey.version == version)).first()
         if key is None:
             raise KeyNotFound(f"tenant:{org_id}:v{version}", "tenant key")
         return key
 
-    # -- data keys ---------------------------------------------------------
-    def create_data_key(self, session: Session, org_id: str, purpose: str = "person",
-                        tenant_key: TenantKey | None = None) -> DataKey:
-        tenant_key = tenant_key or self.active_tenant_key(session, org_id)
-        data_key = DataKey(id=str(uuid.uuid4()), org_id=org_id, tenant_key_version=tenant_key.version,
-                           purpose=purpose)
-        raw = aead.new_key()
-        data_key.wrapped = aead.seal(self._tenant_aead(tenant_key), Header(uuid.UUID(data_key.id), tenant_key.version),
-                                     raw, _data_place(data_key.id))
-        session.add(data_key)
-        session.flush()
-        self._remember(data_key.id, AESGCM(raw), tenant_key.version)
-        return data_key
+    def has_tenant(self, org_id: str) -> bool:
+        with self.transaction() as session:
+            return session.scalar(select(func.count()).select_from(TenantKey)
+                                  .where(TenantKey.org_id == org_id)) != 0
 
-    def data_aead(self, key_id: str, session: Session | None = None) -> tuple[AESGCM, int]:
+    def tenant_versions(self, org_id: str) -> list[tuple[int, str]]:
+        """(version, state) of every tenant key version of `org_id`, oldest first."""
+        with self.transaction() as session:
+            rows = session.execute(select(TenantKey.version, TenantKey.state)
+                                   .where(TenantKey.org_id == org_id).order_by(TenantKey.version))
+            return [(version, state) for version, state in rows]
+
+    # -- data keys ---------------------------------------------------------
+    def create_data_key(self, org_id: str, purpose: str = PERSON, tenant_version: int | None = None) -> str:
+        """A fresh data key under the tenant's active key (or `tenant_version`); returns its id."""
+        with self.transaction() as session:
+            return self._add_data_key(session, org_id, purpose, tenant_version)
+
+    def _add_data_key(self, session: Session, org_id: str, purpose: str, tenant_version: int | None) -> str:
+        tenant_key = (self._tenant_key(session, org_id, tenant_version) if tenant_version is not None
+                      else self._active_tenant_key(session, org_id))
+        key_id = new_id()
+        raw = aead.new_key()
+        wrapped = aead.seal(self._tenant_aead(tenant_key), Header(uuid.UUID(key_id), tenant_key.version), raw,
+                            _data_place(key_id))
+        session.add(DataKey(id=key_id, org_id=org_id, tenant_key_version=tenant_key.version, purpose=purpose,
+                            wrapped=wrapped))
+        self._remember(key_id, AESGCM(raw), tenant_key.version)
+        return key_id
+
+    def data_aead(self, key_id: str) -> tuple[AESGCM, int]:
         """The unwrapped data key and its tenant-key version; raises naming the key id."""
         cached = self._cached(key_id)
         if cached:
             return cached[0], cached[1]
-        own = session is None
-        session = session or self.session_factory()
-        try:
+        with self.transaction() as session:
             data_key = session.get(DataKey, key_id)
             if data_key is None:
+                if session.get(DestroyedKey, key_id) is not None:
+                    raise KeyDestroyed(key_id)
                 raise KeyNotFound(key_id, "data key")
-            if data_key.wrapped is None:
-                raise KeyDestroyed(key_id)
-            tenant_key = self.tenant_key(session, data_key.org_id, data_key.tenant_key_version)
+            tenant_key = self._tenant_key(session, data_key.org_id, data_key.tenant_key_version)
             raw = aead.open_sealed(self._tenant_aead(tenant_key), data_key.wrapped, _data_place(key_id))
-        finally:
-            if own:
-                session.close()
-        return self._remember(key_id, AESGCM(raw), data_key.tenant_key_version), data_key.tenant_key_version
+            version = data_key.tenant_key_version
+        return self._remember(key_id, AESGCM(raw), version), version
 
-    def system_data_key(self, session: Session, purpose: str) -> str:
-        """A data key for the service's own records (audit log, outbox), created on first use."""
-        key_id = self._system_key_id(session, purpose)
+    def data_key_org(self, key_id: str) -> str | None:
+        with self.transaction() as session:
+            return session.scalar(select(DataKey.org_id).where(DataKey.id == key_id))
+
+    def is_destroyed(self, key_id: str) -> bool:
+        """True when the data key was crypto-shredded (the data it sealed is erased)."""
+        with self.transaction() as session:
+            return session.get(DestroyedKey, key_id) is not None
+
+    def system_data_key(self, purpose: str) -> str:
+        """The data key sealing the service's own records of `purpose` (audit, outbox, …), made on first use."""
+        key_id = self._system.get(purpose)
         if key_id is not None:
             return key_id
         try:
-            # A savepoint, so a concurrent first use costs a retry, not the caller's transaction.
-            with session.begin_nested():
-                tenant = session.scalars(select(TenantKey).where(TenantKey.org_id == SYSTEM_TENANT,
-                                                                 TenantKey.state == ACTIVE)).first()
-                if tenant is None:
-                    tenant = self.create_tenant_key(session, SYSTEM_TENANT)
-                return self.create_data_key(session, SYSTEM_TENANT, purpose, tenant_key=tenant).id
-        except IntegrityError:
-            key_id = self._system_key_id(session, purpose)
-            if key_id is None:
-                raise
-            return key_id
-
-    def _system_key_id(self, session: Session, purpose: str) -> str | None:
-        return session.scalar(select(DataKey.id).where(
-            DataKey.org_id == SYSTEM_TENANT, DataKey.purpose == purpose, DataKey.wrapped.is_not(None))
-            .order_by(DataKey.created_at).limit(1))
+            with self.transaction() as session:
+                row = session.get(SystemKey, purpose)
+                if row is None:
+                    if not session.scalar(select(func.count()).select_from(TenantKey)
+                                          .where(TenantKey.org_id == SYSTEM_TENANT)):
+                        self._add_tenant_key(session, SYSTEM_TENANT, 1, ACTIVE)
+                    row = SystemKey(purpose=purpose, data_key_id=self._add_data_key(session, SYSTEM_TENANT,
+                                                                                    purpose, None))
+                    session.add(row)
+                key_id = row.data_key_id
+        except IntegrityError:  # another process made it first: use theirs
+            with self.transaction() as session:
+                row = session.get(SystemKey, purpose)
+                if row is None:
+                    raise
+                key_id = row.data_key_id
+        self._system[purpose] = key_id
+        return key_id
 
     # -- values ------------------------------------------------------------
     # Sealing and opening values is the hot path (every personal field read or written), so the
-    # blob layout from `aead` is applied inline here with cached headers and raw-id lookups.
-    def seal(self, plaintext: bytes, key_id: str, place: Place, session: Session | None = None) -> bytes:
-        entry = self._cache.get(key_id)
-        cipher = entry[0] if entry is not None and entry[2] > time.monotonic() else self.data_aead(key_id, session)[0]
-        header = self._headers[key_id]
+    # blob layout from `aead` is applied inline here with cached headers.
+    def seal(self, plaintext: bytes, key_id: str, place: Place) -> bytes:
+        cipher, version = self.data_aead(key_id)
+        header = self._headers.get(key_id) or Header(uuid.UUID(key_id), version).pack()
         nonce = os.urandom(aead.NONCE_BYTES)
         return header + nonce + cipher.encrypt(nonce, plaintext, header + place.encoded)
 
-    def open(self, blob: bytes, place: Place, session: Session | None = None) -> bytes:
+    def open(self, blob: bytes, place: Place) -> bytes:
         if len(blob) < aead.MIN_LENGTH or blob[0] != aead.FORMAT_VERSION:
             aead.read_header(blob, place)  # raises, naming what is wrong
-        raw_id = blob[1:17]
-        key_id = self._ids.get(raw_id) or str(uuid.UUID(bytes=raw_id))
-        entry = self._cache.get(key_id)
-        cipher = entry[0] if entry is not None and entry[2] > time.monotonic() else self.data_aead(key_id, session)[0]
+        key_id = str(uuid.UUID(bytes=blob[1:17]))
+        cipher = self.data_aead(key_id)[0]
         try:
             return cipher.decrypt(blob[_NONCE_START:_BODY_START], blob[_BODY_START:],
                                   blob[:_NONCE_START] + place.encoded)
@@ -169,44 +217,50 @@ class KeyService:
             raise DecryptionFailed(key_id, str(place)) from None
 
     # -- destruction and rotation -----------------------------------------
-    def destroy_data_key(self, session: Session, key_id: str) -> None:
-        """Crypto-shred: without the wrapped key, nothing sealed under it can be read again."""
-        data_key = session.get(DataKey, key_id)
-        if data_key is None:
-            raise KeyNotFound(key_id, "data key")
-        data_key.wrapped = None
-        data_key.destroyed_at = utcnow()
+    def destroy_data_key(self, key_id: str) -> None:
+        """Crypto-shred: delete the wrapped key; nothing sealed under it, in any copy, can be read again."""
+        with self.transaction() as session:
+            data_key = session.get(DataKey, key_id)
+            if data_key is None:
+                if session.get(DestroyedKey, key_id) is not None:
+                    return  # already erased
+                raise KeyNotFound(key_id, "data key")
+            if data_key.org_id == SYSTEM_TENANT:
+                raise CryptoError("the service's own data keys protect the audit log and mail; they are never erased")
+            session.add(DestroyedKey(id=key_id, org_id=data_key.org_id))
+            session.delete(data_key)
         self.forget(key_id)
 
-    def destroy_tenant(self, session: Session, org_id: str) -> int:
+    def destroy_tenant(self, org_id: str) -> int:
         """Crypto-shred a whole tenant: every version of its key and every data key under it."""
-        count = 0
-        for data_key in session.scalars(select(DataKey).where(DataKey.org_id == org_id)):
-            data_key.wrapped, data_key.destroyed_at = None, data_key.destroyed_at or utcnow()
-            self.forget(data_key.id)
-            count += 1
-        for tenant_key in session.scalars(select(TenantKey).where(TenantKey.org_id == org_id)):
-            tenant_key.wrapped, tenant_key.state, tenant_key.destroyed_at = None, DESTROYED, utcnow()
-            self.forget(f"tenant:{org_id}:{tenant_key.version}")
-        return count
+        if org_id == SYSTEM_TENANT:
+            raise CryptoError("the service's own keys are never erased")
+        with self.transaction() as session:
+            ids = list(session.scalars(select(DataKey.id).where(DataKey.org_id == org_id)))
+            session.add_all(DestroyedKey(id=key_id, org_id=org_id) for key_id in ids)
+            session.execute(delete(DataKey).where(DataKey.org_id == org_id))
+            for tenant_key in session.scalars(select(TenantKey).where(TenantKey.org_id == org_id)):
+                tenant_key.wrapped, tenant_key.state, tenant_key.destroyed_at = None, DESTROYED, utcnow()
+                self.forget(f"tenant:{org_id}:{tenant_key.version}")
+        for key_id in ids:
+            self.forget(key_id)
+        return len(ids)
 
-    def rewrap_tenant_keys(self, session: Session) -> int:
+    def rewrap_tenant_keys(self) -> int:
         """Rewrap every live tenant key under the current master key (no data is re-encrypted)."""
         current = self.root.master.current_id
         count = 0
-        live = select(TenantKey).where(TenantKey.wrapped.is_not(None), TenantKey.master_key_id != current)
-        for tenant_key in session.scalars(live):
-            place = _tenant_place(tenant_key.org_id, tenant_key.version)
-            raw = aead.open_sealed(self.root.master.aead(tenant_key.master_key_id), tenant_key.wrapped, place)
-            header = aead.read_header(tenant_key.wrapped, place)
-            tenant_key.wrapped = aead.seal(self.root.master.aead(current), header, raw, place)
-            tenant_key.master_key_id = current
-            count += 1
+        with self.transaction() as session:
+            live = select(TenantKey).where(TenantKey.wrapped.is_not(None), TenantKey.master_key_id != current)
+            for tenant_key in session.scalars(live):
+                assert tenant_key.wrapped is not None
+                place = _tenant_place(tenant_key.org_id, tenant_key.version)
+                raw = aead.open_sealed(self.root.master.aead(tenant_key.master_key_id), tenant_key.wrapped, place)
+                header = aead.read_header(tenant_key.wrapped, place)
+                tenant_key.wrapped = aead.seal(self.root.master.aead(current), header, raw, place)
+                tenant_key.master_key_id = current
+                count += 1
         return count
-
-    def next_tenant_version(self, session: Session, org_id: str) -> int:
-        latest = session.scalar(select(func.max(TenantKey.version)).where(TenantKey.org_id == org_id))
-        return (latest or 0) + 1
 
     # -- cache -------------------------------------------------------------
     def _cached(self, cache_id: str) -> tuple[AESGCM, int, float] | None:
@@ -216,18 +270,20 @@ class KeyService:
         return None
 
     def _remember(self, cache_id: str, cipher: AESGCM, version: int) -> AESGCM:
+        if self.cache_seconds <= 0:
+            return cipher  # every seal and open goes to the key store
         with self._lock:
             self._cache[cache_id] = (cipher, version, time.monotonic() + self.cache_seconds)
             if not cache_id.startswith("tenant:"):
-                # Packed headers and raw-id lookups spare the hot path from parsing UUIDs.
-                key = uuid.UUID(cache_id)
-                self._headers[cache_id] = Header(key, version).pack()
-                self._ids[key.bytes] = cache_id
+                self._headers[cache_id] = Header(uuid.UUID(cache_id), version).pack()
         return cipher
 
     def forget(self, cache_id: str | None = None) -> None:
+        """Drop one key (or every key) from this process's cache."""
         with self._lock:
             if cache_id is None:
                 self._cache.clear()
+                self._headers.clear()
             else:
                 self._cache.pop(cache_id, None)
+                self._headers.pop(cache_id, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 
 from trustcenter.models import metadata
 
@@ -16,15 +15,11 @@ def run_on(connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
         compare_type=True,
+        # The key store's tables live in another database.
+        include_name=lambda name, kind, _parent: kind != "table" or name in metadata.tables,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
-connection = config.attributes.get("connection")
-if connection is not None:
-    run_on(connection)
-else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.begin() as conn:
-        run_on(conn)
+run_on(config.attributes["connection"])

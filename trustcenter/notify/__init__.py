@@ -60,15 +60,16 @@ def wants_thread(config: Mapping[str, Any]) -> bool:
 
 def init_app(app: Flask) -> None:
     """Build the transport; run the delivery thread where wanted, started by the first request."""
-    from trustcenter.extensions import db
+    from trustcenter.extensions import session_factory
+    from trustcenter.registry import RETENTION_PURGERS, WORKER_TASKS, registry
 
     transport = make_transport(app.config, app.instance_path)
-    # Other domains append their tasks to this list after this point; the worker reads it live.
-    worker = BackgroundWorker(db.new_session, transport, tasks=app.extensions.setdefault("worker_tasks", []))
+    # Other domains register their tasks after this point; the worker reads the registry as it runs.
+    worker = BackgroundWorker(session_factory(app), transport, tasks=registry(app, WORKER_TASKS))
     app.extensions["mail_transport"] = transport
     app.extensions["mail_worker"] = worker
     # Sent mail holds personal data: `trustcenter retention purge` deletes it with the old audit entries.
-    app.extensions.setdefault("retention_purgers", []).append(("sent or failed mails", outbox.purge))
+    registry(app, RETENTION_PURGERS).register("sent or failed mails", outbox.purge)
     if app.config.get("ENV") == "development":
         app.logger  # noqa: B018 - creates Flask's handler, so "mail to ... written to ..." is shown
         notify_log = logging.getLogger(__name__)

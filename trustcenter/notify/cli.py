@@ -25,8 +25,9 @@ log = logging.getLogger("trustcenter.notify")
 @with_appcontext
 def worker_command(once: bool, batch: int, poll: float) -> None:
     """Deliver queued mail (and answer password-reset requests). Run as many as you like on PostgreSQL."""
-    from trustcenter.extensions import db
+    from trustcenter.extensions import session_factory
     from trustcenter.notify import make_transport
+    from trustcenter.registry import WORKER_TASKS, registry
     from trustcenter.notify.worker import new_worker_id, run_worker
 
     _log_to_stderr()
@@ -37,8 +38,8 @@ def worker_command(once: bool, batch: int, poll: float) -> None:
     previous = _stop_on_signals(stop)
     log.info("mail worker %s delivering through %r", worker_id, transport)
     try:
-        total = run_worker(db.new_session, transport, worker_id, poll=poll, stop_event=stop, once=once,
-                           batch=batch, tasks=current_app.extensions.get("worker_tasks", []))
+        total = run_worker(session_factory(current_app._get_current_object()), transport, worker_id, poll=poll, stop_event=stop, once=once,
+                           batch=batch, tasks=registry(current_app, WORKER_TASKS))
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

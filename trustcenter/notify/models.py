@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trustcenter.crypto import EncryptedBlob, Sealed, encrypted
+from trustcenter.crypto import encrypted
 from trustcenter.db import Base, new_id, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -24,20 +24,17 @@ class OutboxMessage(Base):
 
     __tablename__ = "mail_outbox"
     __table_args__ = (Index("ix_mail_outbox_claim", "status", "next_attempt_at"),)
+    __system_key__ = "outbox"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     message_id: Mapped[str] = mapped_column(String(255), unique=True, default=new_message_id)
     data_key_id: Mapped[str] = mapped_column(String(36))
 
-    recipient_sealed: Mapped[Sealed] = mapped_column("recipient", EncryptedBlob)
-    recipient = encrypted()
-    subject_sealed: Mapped[Sealed] = mapped_column("subject", EncryptedBlob)
-    subject = encrypted()
-    text_body_sealed: Mapped[Sealed] = mapped_column("text_body", EncryptedBlob)
-    text_body = encrypted()
-    html_body_sealed: Mapped[Sealed] = mapped_column("html_body", EncryptedBlob)
-    html_body = encrypted()
+    recipient = encrypted[str](nullable=False)
+    subject = encrypted[str](nullable=False)
+    text_body = encrypted[str](nullable=False)
+    html_body = encrypted[str](nullable=False)
 
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # times a worker took the message

@@ -19,7 +19,7 @@ from typing import Callable
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from trustcenter.crypto import CryptoError, key_service
+from trustcenter.crypto import CryptoError
 from trustcenter.db import as_utc, new_id, utcnow
 from trustcenter.notify.models import FAILED, PENDING, SENDING, SENT, OutboxMessage, new_message_id
 from trustcenter.notify.transports import Mail, Transport
@@ -39,11 +39,9 @@ def queue_mail(session: Session, *, to: str, subject: str, text: str, html: str)
     _check(to=to, subject=subject, text=text, html=html)
     now = utcnow()
     message = OutboxMessage(id=new_id(), message_id=new_message_id(), created_at=now, status=PENDING,
-                            attempts=0, next_attempt_at=now,
-                            data_key_id=key_service().system_data_key(session, KEY_PURPOSE))
-    session.add(message)  # before sealing, so the key is read in the caller's transaction
-    message.recipient, message.subject = to.strip(), subject
-    message.text_body, message.html_body = text, html
+                            attempts=0, next_attempt_at=now, recipient=to.strip(), subject=subject,
+                            text_body=text, html_body=html)
+    session.add(message)
     session.flush()
     return message
 

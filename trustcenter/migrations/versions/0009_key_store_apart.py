@@ -1,0 +1,117 @@
+"""Keys move to the key store; organisation names are sealed; e-mail indexes follow the one address rule.
+
+- tenant_keys and data_keys move to the key store (TRUSTCENTER_KEYSTORE_URL);
+  destroyed data keys become tombstones there, and the service's own data
+  keys are recorded by purpose.
+- organisations.name becomes a ciphertext under a data key of the tenant's own,
+  with a blind index (name_index) for uniqueness and lookup.
+- users.email is re-normalised (trustcenter.addresses) and its blind index
+  recomputed, since the index is now an HMAC of the normalised address as is.
+
+Run through `trustcenter db upgrade`, which hands over the key service.
+Not reversible: the keys live elsewhere afterwards.
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import context, op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    keys = context.config.attributes.get("keys")
+    has_data = any(bind.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar()
+                   for table in ("tenant_keys", "data_keys", "organisations", "users"))
+    if has_data and keys is None:
+        raise RuntimeError("this migration moves keys to the key store: run it with `trustcenter db upgrade`")
+    if keys is not None:
+        _move_keys(bind, keys)
+    with op.batch_alter_table("users") as batch:
+        batch.drop_constraint("fk_users_data_key_id_data_keys", type_="foreignkey")
+    with op.batch_alter_table("reset_requests") as batch:
+        batch.drop_constraint("fk_reset_requests_data_key_id_data_keys", type_="foreignkey")
+    op.drop_table("data_keys")
+    op.drop_table("tenant_keys")
+    _seal_organisation_names(bind, keys)
+    if keys is not None:
+        _reindex_emails(bind, keys)
+
+
+def _move_keys(bind: sa.Connection, keys) -> None:
+    from trustcenter.crypto.models import DataKey, DestroyedKey, SystemKey, TenantKey
+
+    when = sa.DateTime(timezone=True)  # typed, so SQLite's text timestamps come back as datetimes
+    old_tenant_keys = sa.table("tenant_keys", *(sa.column(name) for name in ("org_id", "version", "state",
+                               "master_key_id", "wrapped")), sa.column("created_at", when),
+                               sa.column("destroyed_at", when))
+    old_data_keys = sa.table("data_keys", *(sa.column(name) for name in ("id", "org_id", "tenant_key_version",
+                             "purpose", "wrapped")), sa.column("created_at", when), sa.column("destroyed_at", when))
+    tenant_rows = bind.execute(sa.select(old_tenant_keys)).mappings().all()
+    data_rows = bind.execute(sa.select(old_data_keys).order_by(old_data_keys.c.created_at)).mappings().all()
+    with keys.transaction() as store:
+        if store.scalar(sa.select(sa.func.count()).select_from(TenantKey)):
+            return  # moved by an earlier, interrupted run
+        store.add_all(TenantKey(**row) for row in tenant_rows)
+        for row in data_rows:
+            if row["wrapped"] is None:
+                store.add(DestroyedKey(id=row["id"], org_id=row["org_id"], destroyed_at=row["destroyed_at"]))
+                continue
+            store.add(DataKey(id=row["id"], org_id=row["org_id"], tenant_key_version=row["tenant_key_version"],
+                              purpose=row["purpose"], wrapped=row["wrapped"], created_at=row["created_at"]))
+            if row["org_id"] == "system" and store.get(SystemKey, row["purpose"]) is None:
+                store.add(SystemKey(purpose=row["purpose"], data_key_id=row["id"]))
+                store.flush()
+
+
+def _seal_organisation_names(bind: sa.Connection, keys) -> None:
+    from trustcenter.accounts.naming import organisation_name_key
+    from trustcenter.crypto import Place
+
+    with op.batch_alter_table("organisations") as batch:
+        batch.add_column(sa.Column("data_key_id", sa.String(length=36), nullable=True))
+        batch.add_column(sa.Column("name_index", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("name_sealed", sa.LargeBinary(), nullable=True))
+    for org_id, name in bind.execute(sa.text("SELECT id, name FROM organisations")).all():
+        key_id = keys.create_data_key(org_id, "tenant")
+        bind.execute(sa.text("UPDATE organisations SET data_key_id = :key, name_index = :index, "
+                             "name_sealed = :sealed WHERE id = :id"),
+                     {"key": key_id, "index": keys.blind_index(organisation_name_key(name)), "id": org_id,
+                      "sealed": keys.seal(name.encode(), key_id, Place("organisations", "name", org_id))})
+    with op.batch_alter_table("organisations") as batch:
+        batch.drop_constraint("uq_organisations_name", type_="unique")
+        batch.drop_column("name")
+        batch.alter_column("name_sealed", new_column_name="name", existing_type=sa.LargeBinary(), nullable=False)
+        batch.alter_column("data_key_id", existing_type=sa.String(length=36), nullable=False)
+        batch.alter_column("name_index", existing_type=sa.String(length=64), nullable=False)
+        batch.create_unique_constraint("uq_organisations_name_index", ["name_index"])
+
+
+def _reindex_emails(bind: sa.Connection, keys) -> None:
+    from trustcenter.addresses import InvalidAddress, normalise_email
+    from trustcenter.crypto import CryptoError, Place
+
+    for user_id, key_id, blob in bind.execute(sa.text("SELECT id, data_key_id, email FROM users")).all():
+        place = Place("users", "email", user_id)
+        try:
+            email = keys.open(bytes(blob), place).decode()
+            normalised = normalise_email(email)
+        except (CryptoError, InvalidAddress):
+            continue  # erased, or an address no mail could reach: left as it is
+        values = {"id": user_id, "index": keys.blind_index(normalised), "email": bytes(blob)}
+        if normalised != email:
+            values["email"] = keys.seal(normalised.encode(), key_id, place)
+        bind.execute(sa.text("UPDATE users SET email_index = :index, email = :email WHERE id = :id"), values)
+
+
+def downgrade() -> None:
+    raise RuntimeError("0009 moved the keys to the key store and sealed organisation names; restore a backup "
+                       "taken before it instead of downgrading")
