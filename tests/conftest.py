@@ -19,8 +19,9 @@ from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from trustcenter import PROJECT_ROOT, create_app, migrate
+from trustcenter.crypto.models import KeyStoreBase
 from trustcenter.db import make_engine
-from trustcenter.extensions import db, limiter
+from trustcenter.extensions import db, session_factory
 from trustcenter.models import metadata
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
@@ -41,35 +42,59 @@ def scratch_postgresql(admin_url: str) -> Iterator[str]:
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        db.configure("sqlite://")  # release pooled connections to the scratch database
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
+@dataclass(frozen=True)
+class Databases:
+    """The main database and the key store of one backend, both migrated."""
+
+    url: str
+    keystore_url: str
+    backend: str
+
+
 @pytest.fixture(scope="session", params=database_backends())
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A freshly migrated database, once per backend per test session."""
+def databases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    """A freshly migrated database and key store, once per backend per test session."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
-        _migrate(url)
-        yield url
+        folder = tmp_path_factory.mktemp("sqlite")
+        found = Databases(f"sqlite:///{folder / 'test.db'}", f"sqlite:///{folder / 'keys.db'}", "sqlite")
+        _migrate(found)
+        yield found
         return
-    with scratch_postgresql(os.environ["TEST_DATABASE_URL"]) as url:
-        _migrate(url)
-        yield url
+    with scratch_postgresql(os.environ["TEST_DATABASE_URL"]) as url, \
+            scratch_postgresql(os.environ["TEST_DATABASE_URL"]) as keystore_url:
+        found = Databases(url, keystore_url, "postgresql")
+        _migrate(found)
+        yield found
 
 
-def _migrate(url: str) -> None:
-    engine = make_engine(url)
+@pytest.fixture(scope="session")
+def database_url(databases: Databases) -> str:
+    return databases.url
+
+
+def _migrate(found: Databases) -> None:
+    engine, keystore = make_engine(found.url), make_engine(found.keystore_url)
+    migrate.upgrade_keystore(keystore)
     migrate.upgrade(engine)
     engine.dispose()
+    keystore.dispose()
 
 
-def empty_all_tables() -> None:
-    with db.engine.begin() as connection:  # type: ignore[union-attr]
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
+def empty_all_tables(app: Flask) -> None:
+    """Both databases back to empty, and every pooled connection closed (a scratch database can be dropped)."""
+    with app.app_context():
+        engine = db.engine
+    keystore = app.extensions["keys"].engine
+    for target, tables in ((engine, metadata.sorted_tables), (keystore, KeyStoreBase.metadata.sorted_tables)):
+        with target.begin() as connection:
+            for table in reversed(tables):
+                connection.execute(table.delete())
+        target.dispose()
 
 
 @pytest.fixture
@@ -78,24 +103,35 @@ def content_dir() -> Path:
 
 
 @pytest.fixture
-def app_config(database_url: str, tmp_path: Path, content_dir: Path) -> dict:
+def app_config(databases: Databases, tmp_path: Path, content_dir: Path) -> dict:
     return {
         "ENV": "testing",
         "SECRET_KEY": TEST_SECRET,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": databases.url,
+        "KEYSTORE_URL": databases.keystore_url,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "CONTENT_DIR": str(content_dir),
     }
 
 
+# The test's application, for helpers called without fixtures (set and cleared by `app`).
+_CURRENT: dict[str, Flask] = {}
+
+
+def new_session():
+    """A session of the current test's application, outside any request (as a worker or command has)."""
+    return session_factory(_CURRENT["app"])()
+
+
 @pytest.fixture
 def app(app_config: dict) -> Iterator[Flask]:
     application = create_app(app_config)
-    limiter.reset()  # throttling counters must not leak from one test into the next
+    _CURRENT["app"] = application
+    application.extensions["throttle"].reset()  # counters in Redis must not leak from one test into the next
     yield application
     application.extensions["mail_worker"].stop()  # a delivery thread must not outlive its test
-    db.remove()
-    empty_all_tables()
+    empty_all_tables(application)
+    _CURRENT.pop("app", None)
 
 
 @pytest.fixture
@@ -115,7 +151,7 @@ def session(app: Flask):
     No application context stays pushed, so each test-client request gets fresh
     `g` and `current_user`, as in production.
     """
-    own = db.new_session()
+    own = session_factory(app)()
     yield own
     own.close()
 
@@ -200,8 +236,8 @@ def people(app: Flask) -> dict[str, Person]:
 
 
 @contextmanager
-def captured_statements() -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block."""
+def captured_statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements sent to `app`'s main database inside the block (the key store's are not counted)."""
     from sqlalchemy import event
 
     statements: list[str] = []
@@ -209,7 +245,8 @@ def captured_statements() -> Iterator[list[str]]:
     def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
         statements.append(statement)
 
-    engine = db.engine
+    with app.app_context():
+        engine = db.engine
     event.listen(engine, "before_cursor_execute", capture)
     try:
         yield statements
@@ -219,7 +256,9 @@ def captured_statements() -> Iterator[list[str]]:
 
 def run_worker_tasks(app: Flask) -> None:
     """Do now what the mail worker does before each delivery round (e.g. answer reset requests)."""
-    for task in app.extensions["worker_tasks"]:
+    from trustcenter.registry import WORKER_TASKS, registry
+
+    for task in registry(app, WORKER_TASKS):
         task()
 
 

@@ -59,9 +59,6 @@ def test_healthz_fails_when_database_is_unreachable(tmp_path):
                       "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    # Put the shared engine back for the tests that follow.
-    from trustcenter.extensions import db
-    db.configure(f"sqlite:///{tmp_path / 'x.db'}")
 
 
 def test_500_page_is_designed_and_reveals_nothing(app):

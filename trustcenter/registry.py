@@ -17,14 +17,14 @@ RETENTION_PURGERS = "retention_purgers"
 
 
 class Registry(Generic[F]):
-    """Functions by name, in registration order; a name is registered once."""
+    """Functions by name, in registration order; a name names one function (registering it again is a no-op)."""
 
     def __init__(self) -> None:
         self._entries: dict[str, F] = {}
 
     def register(self, name: str, func: F) -> None:
-        if name in self._entries:
-            raise ValueError(f"{name!r} is already registered")
+        if self._entries.get(name, func) is not func:
+            raise ValueError(f"{name!r} is already registered to another function")
         self._entries[name] = func
 
     def items(self) -> list[tuple[str, F]]:

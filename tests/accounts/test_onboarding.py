@@ -192,11 +192,11 @@ def post_reset_request(client, email: str):
                                                "csrf_token": csrf_token_from(page.get_data(as_text=True))})
 
 
-def test_reset_requests_do_the_same_database_work_for_known_and_unknown_addresses(client, people):
+def test_reset_requests_do_the_same_database_work_for_known_and_unknown_addresses(app, client, people):
     post_reset_request(client, "warm-up@nowhere.example")  # the service key is created on first use
-    with captured_statements() as known:
+    with captured_statements(app) as known:
         post_reset_request(client, people["a_member"].email)
-    with captured_statements() as unknown:
+    with captured_statements(app) as unknown:
         post_reset_request(client, "nobody@nowhere.example")
     assert known == unknown  # the same statements in the same order: no lookup, no token, no mail
     assert not any("users" in statement or "outbox" in statement for statement in known)

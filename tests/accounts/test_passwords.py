@@ -28,8 +28,11 @@ def test_context_words_are_refused():
 
 
 def test_hash_is_argon2id_and_verifies():
-    hashed = passwords.hash_password("correct horse battery staple")
+    hasher = passwords.Passwords()
+    hashed = hasher.hash("correct horse battery staple")
     assert hashed.startswith("$argon2id$")
-    assert passwords.verify_password(hashed, "correct horse battery staple")
-    assert not passwords.verify_password(hashed, "wrong horse battery staple")
-    assert not passwords.verify_password(None, "anything")
+    assert hasher.verify(hashed, "correct horse battery staple")
+    assert not hasher.verify(hashed, "wrong horse battery staple")
+    assert not hasher.verify(None, "anything")
+    assert not hasher.needs_rehash(hashed)
+    assert passwords.Passwords(cheapest=True).verify(hashed, "correct horse battery staple")

@@ -19,7 +19,7 @@ def add_colleagues(app, org_id: str, how_many: int) -> None:
 
 def statements_for(client, path: str) -> list[str]:
     client.get(path)  # warm: keys unwrapped once per process, not per page
-    with captured_statements() as statements:
+    with captured_statements(client.application) as statements:
         assert client.get(path).status_code == 200
     return statements
 

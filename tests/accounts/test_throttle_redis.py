@@ -21,7 +21,9 @@ def app_config(app_config):
 
 
 def test_login_throttle_counts_in_redis(app, client, people):
-    assert app.config["RATELIMIT_STORAGE_URI"] == REDIS_URL
+    from limits.storage import RedisStorage
+
+    assert isinstance(app.extensions["throttle"].storage, RedisStorage)
     statuses = []
     for _ in range(11):
         page = client.get("/account/login")

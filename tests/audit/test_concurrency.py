@@ -6,6 +6,7 @@ import threading
 
 from sqlalchemy import select
 
+from tests.conftest import new_session
 from trustcenter.audit import AuditEntry, record
 from trustcenter.extensions import db
 from tests.audit.helpers import check
@@ -14,7 +15,7 @@ THREADS, PER_THREAD = 2, 20
 
 
 def write(worker: int, errors: list[BaseException], start: threading.Barrier) -> None:
-    session = db.new_session()
+    session = new_session()
     try:
         start.wait()
         for n in range(PER_THREAD):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 
+from tests.conftest import new_session
 from trustcenter.audit import AuditEntry, AuditHead, record, search
 from trustcenter.audit.chain import GENESIS_HASH, entry_hash
 from trustcenter.extensions import db
@@ -69,7 +70,7 @@ def test_record_flushes_but_leaves_the_commit_to_the_caller(session, keys):
 def test_a_session_holding_an_old_head_still_appends_after_the_newest(app, session, keys):
     fill(session, 1)
     head = session.get(AuditHead, 1)  # held, so the identity map keeps the now outdated head
-    other = db.new_session()
+    other = new_session()
     try:
         fill(other, 2)
     finally:

@@ -8,6 +8,7 @@ import time
 
 from sqlalchemy import func, select
 
+from tests.conftest import new_session
 from trustcenter.extensions import db
 from trustcenter.notify import deliver_batch
 from trustcenter.notify.models import PENDING, SENT, OutboxMessage
@@ -66,7 +67,7 @@ def test_a_retry_after_the_unrecorded_window_reuses_the_message_id(session, smtp
 
 
 def unsent() -> int:
-    with db.new_session() as fresh:
+    with new_session() as fresh:
         return fresh.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != SENT))
 
 
@@ -83,7 +84,7 @@ def test_two_workers_deliver_thirty_mails_exactly_once(session, smtp_server):
             start.wait(timeout=5)
             total, deadline = 0, time.monotonic() + 30
             while time.monotonic() < deadline:
-                report = deliver_batch(db.new_session, transport, name, batch=3)
+                report = deliver_batch(new_session, transport, name, batch=3)
                 total += report.sent
                 if not report.claimed and not unsent():
                     break
@@ -102,5 +103,5 @@ def test_two_workers_deliver_thirty_mails_exactly_once(session, smtp_server):
     counts = smtp_server.mailbox.count_by_message_id()
     assert set(counts) == queued
     assert set(counts.values()) == {1}
-    with db.new_session() as fresh:
+    with new_session() as fresh:
         assert set(fresh.scalars(select(OutboxMessage.status))) == {SENT}

@@ -8,6 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select, text, update
 
+from tests.conftest import new_session
 from trustcenter.extensions import db
 from trustcenter.notify import deliver_batch, queue_mail
 from trustcenter.notify.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
@@ -24,11 +25,11 @@ def queue(session, to: str = ALICE, subject: str = SUBJECT, n: int = 0) -> Outbo
 
 
 def deliver(transport, now: dt.datetime | None = None, worker: str = "test-worker", batch: int = 20):
-    return deliver_batch(db.new_session, transport, worker, batch=batch, now=now)
+    return deliver_batch(new_session, transport, worker, batch=batch, now=now)
 
 
 def reload(message_id: str) -> OutboxMessage:
-    with db.new_session() as fresh:
+    with new_session() as fresh:
         return fresh.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one()
 
 
@@ -66,7 +67,7 @@ def test_message_id_is_a_unique_rfc5322_id(session):
 
 def test_queue_mail_flushes_but_never_commits(session):
     queue(session)
-    with db.new_session() as other:
+    with new_session() as other:
         assert other.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
@@ -77,7 +78,7 @@ def test_mail_queued_in_a_rolled_back_transaction_is_never_sent(session, smtp_se
 
     assert deliver(smtp_server.transport()).claimed == 0
     assert smtp_server.mailbox.messages == []
-    with db.new_session() as fresh:
+    with new_session() as fresh:
         assert fresh.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
@@ -100,7 +101,7 @@ def test_recipient_subject_and_bodies_are_not_stored_in_clear(session, database_
     session.commit()
     assert message.recipient == ALICE  # readable through the model...
 
-    with db.engine.connect() as connection:  # ...but not in the table
+    with session.connection() as connection:  # ...but not in the table
         rows = connection.execute(text("SELECT * FROM mail_outbox")).all()
     dump = b"".join(bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode()
                     for row in rows for value in row)
@@ -133,7 +134,7 @@ def test_a_live_lease_is_left_alone(session, smtp_server):
 
 
 def _pretend_claimed(row_id: str, by: str, until: dt.datetime) -> None:
-    with db.new_session() as other:
+    with new_session() as other:
         other.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
                       .values(status=SENDING, locked_by=by, locked_until=until, attempts=1))
         other.commit()
@@ -193,7 +194,7 @@ def test_a_failing_task_does_not_hold_up_the_mail(session, smtp_server):
         raise RuntimeError("this task is broken")
 
     stop = threading.Event()
-    thread = threading.Thread(target=run_worker, args=(db.new_session, smtp_server.transport(), "w"),
+    thread = threading.Thread(target=run_worker, args=(new_session, smtp_server.transport(), "w"),
                               kwargs={"poll": 0.05, "stop_event": stop, "tasks": [broken]})
     thread.start()
     try:

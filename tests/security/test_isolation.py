@@ -132,7 +132,7 @@ def test_reading_the_audit_log_is_audited_and_paginates_with_htmx(app, auth, cli
         for number in range(60):
             record(own, "test.event", details={"n": number})
         own.commit()
-        db.remove()
+        db.session.remove()
     auth.login(people["staff"])
     page = client.get("/staff/audit").get_data(as_text=True)
     assert page.count("<code>test.event</code>") == 49  # 50 rows, the newest being the sign-in

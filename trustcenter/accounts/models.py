@@ -8,11 +8,13 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustcenter.accounts.roles import MFA_REQUIRED, Role
-from trustcenter.crypto import encrypted
+from trustcenter.crypto import KeyDestroyed, encrypted
 from trustcenter.db import new_id, utcnow
 from trustcenter.db import Base
 
 CUSTOMER, PROVIDER = "customer", "provider"
+ERASED = "erased"  # a user status: the person's data key is destroyed
+ERASED_PERSON, ERASED_ORGANISATION = "Erased person", "Erased organisation"
 
 
 class Organisation(Base):
@@ -31,6 +33,14 @@ class Organisation(Base):
     name = encrypted[str](nullable=False)
 
     users: Mapped[list[User]] = relationship(back_populates="org")
+
+    @property
+    def display_name(self) -> str:
+        """The name, or a plain word when the tenant was erased (its key destroyed): never a crash on a page."""
+        try:
+            return self.name or ERASED_ORGANISATION
+        except KeyDestroyed:
+            return ERASED_ORGANISATION
 
 
 class User(Base):
@@ -95,7 +105,20 @@ class User(Base):
         return self.role_enum in MFA_REQUIRED
 
     @property
+    def is_erased(self) -> bool:
+        """True once the person's data key is destroyed: every personal value of theirs is gone."""
+        if self.status == ERASED:
+            return True
+        try:
+            _ = self.email
+        except KeyDestroyed:
+            return True
+        return False
+
+    @property
     def display_name(self) -> str:
+        if self.is_erased:
+            return ERASED_PERSON
         name = " ".join(p for p in (self.first_name, self.last_name) if p)
         return name or self.email or "Unnamed user"
 

@@ -16,8 +16,10 @@ from trustcenter.audit.models import AuditEntry
 def customer_organisations(session: Session) -> list[tuple[Organisation, int]]:
     """Customer organisations with their number of people; no personal data."""
     counts = (select(Organisation, func.count(User.id)).outerjoin(User, User.org_id == Organisation.id)
-              .where(Organisation.kind == CUSTOMER).group_by(Organisation.id).order_by(Organisation.name))
-    return [(org, count) for org, count in session.execute(counts)]
+              .where(Organisation.kind == CUSTOMER).group_by(Organisation.id))
+    # Names are sealed, so the database cannot sort them: sorted here, after opening.
+    return sorted(((org, count) for org, count in session.execute(counts)),
+                  key=lambda row: row[0].display_name.casefold())
 
 
 def get_customer_for(viewer: User, session: Session, org_id: str) -> Organisation | None:

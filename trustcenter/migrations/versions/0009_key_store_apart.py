@@ -113,5 +113,45 @@ def _reindex_emails(bind: sa.Connection, keys) -> None:
 
 
 def downgrade() -> None:
-    raise RuntimeError("0009 moved the keys to the key store and sealed organisation names; restore a backup "
-                       "taken before it instead of downgrading")
+    """Only an empty database goes back: the keys now live in the key store, and names are sealed."""
+    bind = op.get_bind()
+    if any(bind.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar() for table in ("organisations", "users")):
+        raise RuntimeError("0009 moved the keys to the key store and sealed organisation names; restore a "
+                           "backup taken before it instead of downgrading")
+    with op.batch_alter_table("organisations") as batch:
+        batch.drop_constraint("uq_organisations_name_index", type_="unique")
+        batch.drop_column("name")
+        batch.drop_column("name_index")
+        batch.drop_column("data_key_id")
+        batch.add_column(sa.Column("name", sa.String(length=200), nullable=False))
+        batch.create_unique_constraint("uq_organisations_name", ["name"])
+    op.create_table(
+        "data_keys",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("org_id", sa.String(length=36), nullable=False),
+        sa.Column("tenant_key_version", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("wrapped", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_data_keys"),
+    )
+    op.create_index("ix_data_keys_org_id", "data_keys", ["org_id"])
+    op.create_table(
+        "tenant_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.String(length=36), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("master_key_id", sa.String(length=64), nullable=False),
+        sa.Column("wrapped", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_tenant_keys"),
+        sa.UniqueConstraint("org_id", "version", name="uq_tenant_keys_org_id"),
+    )
+    op.create_index("ix_tenant_keys_org_id", "tenant_keys", ["org_id"])
+    with op.batch_alter_table("users") as batch:
+        batch.create_foreign_key("fk_users_data_key_id_data_keys", "data_keys", ["data_key_id"], ["id"])
+    with op.batch_alter_table("reset_requests") as batch:
+        batch.create_foreign_key("fk_reset_requests_data_key_id_data_keys", "data_keys", ["data_key_id"], ["id"])
