@@ -97,6 +97,14 @@ def empty_all_tables(app: Flask) -> None:
         target.dispose()
 
 
+def close_app(app: Flask) -> None:
+    """Stop a second application's worker thread and close its connections (the `app` fixture does its own)."""
+    app.extensions["mail_worker"].stop()
+    with app.app_context():
+        db.engine.dispose()
+    app.extensions["keys"].engine.dispose()
+
+
 @pytest.fixture
 def content_dir() -> Path:
     return PROJECT_ROOT / "content"
