@@ -19,7 +19,8 @@ def seeded_values(people) -> list[str]:
             values.append(f"cus_{key}_stripe")
         if person.totp_secret:
             values.append(person.totp_secret)
-    return values + ["invitee.for.dump@a.example", "Wonderland"]
+    # Tenant names are customer data too.
+    return values + ["invitee.for.dump@a.example", "Wonderland", "Tenant A Ltd", "Tenant B Ltd", "Cloud Stem"]
 
 
 def exercise(app, auth, client, people) -> None:
@@ -48,9 +49,20 @@ def raw_dump(database_url: str) -> bytes:
     return subprocess.run(["pg_dump", "--no-owner", libpq], check=True, capture_output=True).stdout
 
 
-def test_database_dump_contains_no_personal_data_in_clear(app, auth, client, people, database_url):
+def in_clear(dump: bytes, people) -> list[str]:
+    return [v for v in seeded_values(people) if v.encode() in dump or v.lower().encode() in dump.lower()]
+
+
+def test_database_dump_contains_no_personal_data_in_clear(app, auth, client, people, databases):
     exercise(app, auth, client, people)
-    dump = raw_dump(database_url)
+    dump = raw_dump(databases.url)
     assert b"content_versions" in dump or b"users" in dump  # the dump is real
-    found = [v for v in seeded_values(people) if v.encode() in dump or v.lower().encode() in dump.lower()]
-    assert found == []
+    assert in_clear(dump, people) == []
+    assert b"data_keys" not in dump and b"tenant_keys" not in dump  # no key material beside the data
+
+
+def test_key_store_dump_holds_no_personal_data_or_tenant_name(app, auth, client, people, databases):
+    exercise(app, auth, client, people)
+    dump = raw_dump(databases.keystore_url)
+    assert b"data_keys" in dump  # the dump is real
+    assert in_clear(dump, people) == []
