@@ -124,3 +124,21 @@ def test_the_development_server_refuses_to_serve_production(tmp_path, production
 def test_unknown_environment_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="must be development, production or testing"):
         resolve({"ENV": "staging"}, {}, tmp_path, ROOT)
+
+
+def test_the_key_store_must_be_apart_from_the_data(tmp_path):
+    same = f"sqlite:///{tmp_path / 'one.db'}"
+    with pytest.raises(ConfigError, match="KEYSTORE_URL names the same database"):
+        create_app({"ENV": "testing", "SECRET_KEY": "k" * 40, "INSTANCE_PATH": str(tmp_path),
+                    "DATABASE_URL": same, "KEYSTORE_URL": same})
+
+
+def test_key_store_defaults_beside_the_database_and_cache_setting_is_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUSTCENTER_KEY_CACHE_SECONDS", "0")
+    app = create_app({"ENV": "testing", "SECRET_KEY": "k" * 40, "INSTANCE_PATH": str(tmp_path)})
+    assert app.config["KEYSTORE_URL"] == f"sqlite:///{tmp_path / 'keys.db'}"
+    assert app.extensions["keys"].cache_seconds == 0
+    app.extensions["keys"].engine.dispose()
+    with pytest.raises(ConfigError, match="KEY_CACHE_SECONDS"):
+        create_app({"ENV": "testing", "SECRET_KEY": "k" * 40, "INSTANCE_PATH": str(tmp_path),
+                    "KEY_CACHE_SECONDS": -1})

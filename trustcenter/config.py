@@ -190,7 +190,8 @@ def _check_keystore(config: Mapping[str, Any]) -> None:
     try:
         data, keys = make_url(config["DATABASE_URL"]), make_url(config["KEYSTORE_URL"])
     except ArgumentError as error:
-        raise ConfigError(f"{ENV_PREFIX}DATABASE_URL or {ENV_PREFIX}KEYSTORE_URL is not a database URL: {error}") from None
+        raise ConfigError(
+            f"{ENV_PREFIX}DATABASE_URL or {ENV_PREFIX}KEYSTORE_URL is not a database URL: {error}") from None
     if config["KEY_CACHE_SECONDS"] < 0:
         raise ConfigError(f"{ENV_PREFIX}KEY_CACHE_SECONDS must be 0 (no cache) or more seconds")
     in_memory = data.get_backend_name() == "sqlite" and data.database in (None, "", ":memory:")

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from tests.conftest import new_session
 from trustcenter.audit import AuditEntry, record
-from trustcenter.extensions import db
 from tests.audit.helpers import check
 
 THREADS, PER_THREAD = 2, 20

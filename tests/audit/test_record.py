@@ -10,7 +10,6 @@ from sqlalchemy import func, select, text
 from tests.conftest import new_session
 from trustcenter.audit import AuditEntry, AuditHead, record, search
 from trustcenter.audit.chain import GENESIS_HASH, entry_hash
-from trustcenter.extensions import db
 from tests.audit.helpers import check, fill, raw_details
 
 IP = "203.0.113.7"

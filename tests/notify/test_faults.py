@@ -9,7 +9,6 @@ import time
 from sqlalchemy import func, select
 
 from tests.conftest import new_session
-from trustcenter.extensions import db
 from trustcenter.notify import deliver_batch
 from trustcenter.notify.models import PENDING, SENT, OutboxMessage
 from trustcenter.db import as_utc

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from tests.conftest import new_session
-from trustcenter.extensions import db
 from trustcenter.notify import deliver_batch, queue_mail
 from trustcenter.notify.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
 from trustcenter.db import as_utc

@@ -30,13 +30,15 @@ def invite(session: Session, inviter: User, org: Organisation, email: str, role:
     if inviter.role_enum is not Role.ADMIN and org.id != inviter.org_id:
         raise AccountError("You can only invite colleagues to your own organisation.")
     email = service.normalise_email(email)
-    existing = [u for u in service.users_with_email(session, email) if u.org_id == org.id]
+    index = service.email_index(session, email)  # once for the lookup and the new account
+    existing = [u for u in service.users_with_email(session, index=index) if u.org_id == org.id]
     if existing and existing[0].status != "invited":
         send(session, email, "already_member", org_name=org.name, inviter=inviter.display_name)
         service.record(session, Actor(inviter, ip), "invitation.existing_member", existing[0])
         session.commit()
         return
-    invitee = existing[0] if existing else service.create_user(session, org, email, role, status="invited")
+    invitee = existing[0] if existing else service.create_user(session, org, email, role, status="invited",
+                                                               index=index)
     invitee.role = role.value
     token = service.issue_token(session, invitee, "invite", INVITE_TTL)
     send(session, email, "invitation", token=token, org_name=org.name, inviter=inviter.display_name,

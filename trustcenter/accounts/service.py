@@ -115,13 +115,16 @@ def normalise_email(email: str) -> str:
 
 
 def create_user(session: Session, org: Organisation, email: str, role: Role | str, password: str | None = None,
-                status: str = "active", **profile: str | None) -> User:
-    """Create a person with a data key of their own, so they can be erased on their own."""
+                status: str = "active", index: str | None = None, **profile: str | None) -> User:
+    """Create a person with a data key of their own, so they can be erased on their own.
+
+    Pass `index` when the caller has computed the address's blind index already.
+    """
     role = Role(role)
     if role.is_provider != (org.kind == PROVIDER):
         raise AccountError(f"The role {role.label} does not belong in {org.name}.")
     email = normalise_email(email)
-    index = email_index(session, email)
+    index = index or email_index(session, email)
     if session.scalar(select(User.id).where(User.org_id == org.id, User.email_index == index)):
         raise AccountError("That e-mail address already has an account in this organisation.")
     unknown = set(profile) - set(PROFILE_FIELDS + ("stripe_customer_id",))
@@ -164,7 +167,9 @@ def authenticate(session: Session, email: str, password: str, ip: str | None,
     Pass `index` (the address's blind index) when the caller has computed it already.
     """
     hasher = passwords_of(session)
-    candidates = [u for u in users_with_email(session, email, index=index) if u.status == "active"]
+    # An erased person's row may come back with a restored backup: their destroyed key still refuses them.
+    candidates = [u for u in users_with_email(session, email, index=index)
+                  if u.status == "active" and not u.is_erased]
     user = next((u for u in candidates if hasher.verify(u.password_hash, password)), None)
     if not candidates:
         hasher.verify(None, password)  # as slow as a real check

@@ -20,7 +20,6 @@ from trustcenter.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from trustcenter.crypto import keys_of, seal_now
 from trustcenter.db import utcnow
 
-KEY_PURPOSE = "audit"
 HEAD_ID = 1
 MAX_PAGE = 200
 # Detail keys that suggest a secret; the log must never hold one.

@@ -38,8 +38,9 @@ def worker_command(once: bool, batch: int, poll: float) -> None:
     previous = _stop_on_signals(stop)
     log.info("mail worker %s delivering through %r", worker_id, transport)
     try:
-        total = run_worker(session_factory(current_app._get_current_object()), transport, worker_id, poll=poll, stop_event=stop, once=once,
-                           batch=batch, tasks=registry(current_app, WORKER_TASKS))
+        app = current_app._get_current_object()  # the app itself, not the proxy: the factory outlives the context
+        total = run_worker(session_factory(app), transport, worker_id, poll=poll, stop_event=stop, once=once,
+                           batch=batch, tasks=registry(app, WORKER_TASKS))
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -26,7 +26,6 @@ from trustcenter.notify.transports import Mail, Transport
 
 log = logging.getLogger(__name__)
 
-KEY_PURPOSE = "outbox"
 MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(seconds=30)
