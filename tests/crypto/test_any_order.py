@@ -109,7 +109,7 @@ def apply(session, people, operations):
             mails.append((email, subject, "Join us"))
         elif kind == "mail":
             to = f"m{len(mails)}@mail.example"
-            queue_mail(session, to=to, subject=operation[1].replace("\n", " ").replace("\r", " ") or "x",
+            queue_mail(session, to=to, subject=" ".join(operation[1].split()) or "x",
                        text=operation[2] if operation[2].strip() else "x", html="<p>x</p>")
             message = session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at.desc())).first()
             mails.append((to, message.subject, message.text_body))
