@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template
@@ -62,14 +61,11 @@ def robots_txt() -> Response:
 @bp.get("/favicon.ico")
 @public
 def favicon() -> Response:
-    response = Response(_favicon_bytes(current_app.static_folder or ""), mimetype="image/svg+xml")
+    # Read per request (browsers ask once a day): no module-level cache shared between apps.
+    icon = (Path(current_app.static_folder or "") / "img" / "favicon.svg").read_bytes()
+    response = Response(icon, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
-
-
-@lru_cache(maxsize=1)
-def _favicon_bytes(static_folder: str) -> bytes:
-    return (Path(static_folder) / "img" / "favicon.svg").read_bytes()
 
 
 @bp.get("/healthz")
