@@ -46,10 +46,11 @@ def register_commands(app: Flask) -> None:
     """Attach every command group to the app, so `flask` and `trustcenter` both see them."""
     from trustcenter.accounts.cli import orgs_group, users_group
     from trustcenter.audit.cli import audit_group, retention_group
+    from trustcenter.backup.cli import backup_group
     from trustcenter.notify.cli import worker_command
 
     for command in (db_group, content_group, demo, keys_group, orgs_group, users_group, worker_command,
-                    audit_group, retention_group):
+                    audit_group, retention_group, backup_group):
         app.cli.add_command(command)
 
 

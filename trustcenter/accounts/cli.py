@@ -1,4 +1,4 @@
-"""`trustcenter orgs` and `trustcenter users`: create tenants and people from the command line."""
+"""`trustcenter orgs` and `trustcenter users`: create tenants and people, and erase people, from the command line."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from trustcenter.accounts import service
+from trustcenter.accounts import erasure, service
 from trustcenter.accounts.models import PROVIDER
 from trustcenter.accounts.roles import Role
 from trustcenter.accounts.service import AccountError
+from trustcenter.crypto import CryptoError
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
 
@@ -64,6 +65,36 @@ def users_create(email: str, role: str, org_name: str | None, first_name: str, l
     service.record(session, service.Actor(), "user.created", user, role=role)
     session.commit()
     click.echo(f"Created {Role(role).label} {email} in {org.name}.")
+
+
+@users_group.command("erase")
+@click.argument("email")
+@click.option("--org", "org_name", help="Only the account in this organisation (default: every account with EMAIL).")
+@click.option("--yes", is_flag=True, help="Erase without asking for confirmation.")
+@with_appcontext
+def users_erase(email: str, org_name: str | None, yes: bool) -> None:
+    """Erase the person with address EMAIL by destroying their data key; this cannot be undone."""
+    session = db.session()
+    try:
+        accounts = erasure.accounts_to_erase(session, email, org_name)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    orgs = ", ".join(sorted({user.org.display_name for user in accounts}))
+    if not yes:
+        click.confirm(f"Erase {_accounts(len(accounts))} with this address ({orgs})? Their personal data becomes "
+                      "unreadable for good, in every backup too.", abort=True)
+    for user in accounts:
+        try:
+            erasure.erase_user(session, user, service.Actor())
+        except CryptoError as error:
+            raise click.ClickException(f"Account {user.id} was not erased, nothing of it changed: {error}") from None
+        except erasure.ErasureIncomplete as error:
+            raise click.ClickException(f"{error}. Run the same command again to finish.") from None
+    click.echo(f"Erased {_accounts(len(accounts))} ({orgs}): the data keys are destroyed and the rows scrubbed.")
+
+
+def _accounts(count: int) -> str:
+    return f"{count} account" if count == 1 else f"{count} accounts"
 
 
 def _organisation_for(session, role: Role, org_name: str | None):
