@@ -26,6 +26,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.envelopes: list[list[str]] = []  # each accepted message's RCPT TO addresses
         self.refuse: set[str] = set()
         self._lock = threading.Lock()
 
@@ -40,6 +41,7 @@ class Mailbox:
         message = BytesParser(policy=default_policy).parsebytes(envelope.content)
         with self._lock:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.envelopes.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
     def count_by_message_id(self) -> Counter[str]:

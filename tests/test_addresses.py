@@ -27,8 +27,13 @@ def test_sharp_s_and_ss_stay_different_addresses():
     assert normalise_email("stra\u00dfe@example.com") != normalise_email("strasse@example.com")
 
 
-@pytest.mark.parametrize("typed", ["", "no-at-sign", "a@b", "a b@example.com", "@example.com", "a@-bad-.com",
-                                   "a@exa mple.com", "<a>@example.com", "a@" + "x" * 250 + ".com", "a\x00@x.com"])
+@pytest.mark.parametrize("typed", [
+    "", "no-at-sign", "a@b", "a b@example.com", "@example.com", "a@-bad-.com", "a@exa mple.com", "<a>@example.com",
+    "a@" + "x" * 250 + ".com", "a\x00@x.com", "a@b@example.com", ".a@example.com", "a.@example.com",
+    "a..b@example.com", "a@1.2.3.4", '"a b"@example.com', "a(comment)@example.com",
+    # An encoded word: a header parser would decode it into a second recipient.
+    "=?utf-8?q?attacker=40evil.example=2c?=alice@corp.example",
+])
 def test_invalid_addresses_are_refused(typed):
     with pytest.raises(InvalidAddress):
         normalise_email(typed)

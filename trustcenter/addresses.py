@@ -4,9 +4,15 @@
 - The domain is compared in its ASCII (IDNA 2008, UTS 46) form, lower case:
   `Northwind.Example` and `northwind.example` are one domain, while
   `straße.example` (`xn--strae-oqa.example`) and `strasse.example` are two.
-- The local part (before the last `@`) is compared case-insensitively by Unicode
+- The local part (before the `@`) is compared case-insensitively by Unicode
   lower-casing, as every large mail provider does, but never by case folding,
   which would make `ß` and `ss` one letter and so join two different addresses.
+- Only plain addresses are accepted: one `@`; a local part of dot-separated
+  atoms (letters, digits and ``!#$%&'*+-/=?^_`{|}~``, no leading, trailing or
+  doubled dot, no `=?` that a mail header parser would decode as an encoded
+  word); a domain name with at least two labels whose last is not all digits.
+  No quoted local parts, comments or address literals: they are how one typed
+  address becomes several recipients.
 
 The result is stored, mailed to and blind-indexed; forms, throttling and
 services all go through `normalise_email`.
@@ -20,7 +26,8 @@ import idna
 
 MAX_LENGTH = 254
 MAX_LOCAL_LENGTH = 64
-_FORBIDDEN_IN_LOCAL = set('<>()[]\\,;:"')
+# RFC 5322 atext; non-ASCII letters and digits are allowed too (RFC 6531).
+_ASCII_ATEXT = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
 
 
 class InvalidAddress(ValueError):
@@ -33,12 +40,20 @@ class InvalidAddress(ValueError):
 def normalise_email(text: str) -> str:
     """The canonical form of an address: `local@ascii-domain`, as described above."""
     value = unicodedata.normalize("NFC", (text or "").strip())
-    local, at, domain = value.rpartition("@")
-    if not at or not local or len(value) > MAX_LENGTH or len(local) > MAX_LOCAL_LENGTH:
+    if value.count("@") != 1 or len(value) > MAX_LENGTH:
         raise InvalidAddress()
-    if any(c.isspace() or unicodedata.category(c)[0] == "C" or c in _FORBIDDEN_IN_LOCAL for c in local):
+    local, _, domain = value.partition("@")
+    if not _plain_local_part(local):
         raise InvalidAddress()
     return f"{local.lower()}@{_ascii_domain(domain)}"
+
+
+def _plain_local_part(local: str) -> bool:
+    """A dot-atom of atext (or non-ASCII letters and digits), and nothing a header parser would decode."""
+    if not local or len(local) > MAX_LOCAL_LENGTH or "=?" in local:
+        return False
+    atoms = local.split(".")
+    return all(atoms) and all(c in _ASCII_ATEXT or (ord(c) > 127 and c.isalnum()) for c in local.replace(".", ""))
 
 
 def _ascii_domain(domain: str) -> str:
@@ -47,7 +62,7 @@ def _ascii_domain(domain: str) -> str:
     except (idna.IDNAError, UnicodeError, ValueError):
         raise InvalidAddress() from None
     labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(labels) or len(ascii_domain) > 253:
+    if len(labels) < 2 or not all(labels) or len(ascii_domain) > 253 or labels[-1].isdigit():
         raise InvalidAddress()
     return ascii_domain.lower()
 

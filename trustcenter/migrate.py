@@ -53,6 +53,8 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
             connection.commit()
         try:
             with connection.begin():
+                if sqlite:  # pysqlite opens no transaction before DDL: open it, so a failure undoes everything
+                    connection.exec_driver_sql("BEGIN")
                 yield connection
                 if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
                     raise RuntimeError("the migration left rows whose foreign keys point nowhere; nothing was changed")

@@ -110,3 +110,19 @@ def test_file_transport_writes_a_private_parseable_eml(tmp_path, caplog):
     assert message.get_body(("html",)).get_content().strip() == "<p>Follow the link.</p>"
     assert f"mail to bob@example.com written to {path}" in caplog.text
     assert "Follow the link" not in caplog.text
+
+
+def test_the_envelope_goes_to_the_stored_address_only(smtp_server):
+    """Whatever a header parser makes of the To field, the SMTP envelope names the address as stored."""
+    import datetime as dt
+
+    from trustcenter.notify import Mail
+
+    import smtplib
+
+    tricky = "=?utf-8?q?attacker=40evil.example=2c?=alice@corp.example"  # decodes to two recipients
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        smtp_server.transport().send(Mail(message_id="<envelope@test>", to=tricky, subject="Reset", text="link",
+                                          html="<p>link</p>", date=dt.datetime.now(dt.timezone.utc)))
+    assert list(refused.value.recipients) == [tricky]  # the stored text went on the envelope, undecoded
+    assert smtp_server.mailbox.envelopes == []  # and nothing reached attacker@evil.example

@@ -110,7 +110,8 @@ def _answer_batch(session: Session, send: Mailer, batch: int) -> int:
 
 
 def _mail_reset_links(session: Session, email: str, ip: str | None, send: Mailer) -> None:
-    users = [u for u in service.users_with_email(session, email) if u.status == "active"]
+    # An erased person (key destroyed, row not yet scrubbed) gets nothing, and never stalls the queue.
+    users = [u for u in service.users_with_email(session, email) if u.status == "active" and not u.is_erased]
     for user in users:
         token = service.issue_token(session, user, "reset", RESET_TTL)
         # To the address on the account, never to the text someone typed.

@@ -93,7 +93,8 @@ class SmtpTransport:
         try:
             if self.username:
                 client.login(self.username, self._password or "")
-            client.send_message(build_message(mail, self.sender))
+            # The envelope recipient is the stored address itself, never what a parser makes of the To header.
+            client.send_message(build_message(mail, self.sender), to_addrs=[mail.to])
         finally:
             try:
                 client.quit()
