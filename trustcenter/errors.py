@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, abort, current_app, render_template, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
@@ -12,6 +13,7 @@ MESSAGES = {
     405: ("Method not allowed", "This address does not accept that kind of request."),
     413: ("Too large", "What you sent is larger than we accept. Send something smaller."),
     414: ("Address too long", "The address or search is longer than we accept. Shorten it and try again."),
+    409: ("Changed meanwhile", "This record changed while you were working on it. Reload the page and try again."),
     429: ("Too many attempts", "Please wait a minute before trying again."),
     500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
 }
@@ -34,6 +36,12 @@ def handle_http_error(error: HTTPException) -> Response:
     return response
 
 
+def handle_stale_write(error: StaleDataError) -> Response:
+    """A row moved under the writer (a key rotation re-encrypted it): nothing was written; ask to retry."""
+    current_app.logger.warning("stale write refused on %s %s: %s", request.method, request.path, error)
+    return render_error(409)
+
+
 def handle_unexpected_error(error: Exception) -> Response:
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return render_error(500)
@@ -46,5 +54,6 @@ def reject_oversized_query() -> None:
 
 def init_errors(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(StaleDataError, handle_stale_write)
     app.register_error_handler(Exception, handle_unexpected_error)
     app.before_request(reject_oversized_query)

@@ -229,3 +229,67 @@ def test_the_service_key_is_not_rotated_per_tenant(session, people):
     keys_of(session).system_data_key("audit")
     with pytest.raises(CryptoError, match="master-key rotation"):
         rotation.start_or_resume(keys_of(session), SYSTEM_TENANT)
+
+
+def test_a_write_prepared_before_a_rotation_fails_loudly_and_loses_nothing(session, people):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from tests.conftest import new_session
+
+    user_id, org_id = people["a_member"].user_id, people["a_member"].org_id
+    editor = new_session()
+    stale = editor.get(User, user_id)
+    assert stale.first_name == "FirstAMember"
+    rotation.rotate_tenant(session, org_id)  # moves the row to a new data key and deletes the old one
+    stale.first_name = "Overwritten"
+    # This process forgot the old key: sealing refuses. Another process with the key still cached seals,
+    # and then the UPDATE's check of the loaded data_key_id refuses.
+    with pytest.raises((KeyNotFound, StaleDataError)):
+        editor.commit()
+    editor.close()
+    assert fresh(session, user_id).first_name == "FirstAMember"
+
+
+def test_an_erasure_that_loaded_the_row_before_a_rotation_still_erases_it(session, people):
+    from tests.conftest import new_session
+    from trustcenter.accounts import erasure
+    from trustcenter.accounts.service import Actor
+
+    user_id, org_id = people["a_member"].user_id, people["a_member"].org_id
+    eraser = new_session()
+    loaded = eraser.get(User, user_id)
+    rotation.rotate_tenant(session, org_id)
+    erasure.erase_user(eraser, loaded, Actor())  # the row moved: the new key is destroyed too
+    eraser.close()
+    user = fresh(session, user_id)
+    assert user.status == "erased" and user.email is None and user.first_name is None
+    assert keys_of(session).is_destroyed(user.data_key_id)
+
+
+def test_rotation_leaves_a_destroyed_key_alone(session, people):
+    user_id, org_id = people["a_member"].user_id, people["a_member"].org_id
+    key_id = fresh(session, user_id).data_key_id
+    keys_of(session).destroy_data_key(key_id)  # erased, row not yet scrubbed
+    rotation.rotate_tenant(session, org_id)
+    assert fresh(session, user_id).data_key_id == key_id  # not re-sealed under a live key
+    with pytest.raises(KeyDestroyed):
+        _ = fresh(session, user_id).email
+
+
+def test_another_process_with_the_old_key_cached_is_refused_by_the_version_check(session, people):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from tests.conftest import new_session
+
+    user_id, org_id = people["a_member"].user_id, people["a_member"].org_id
+    keys = keys_of(session)
+    editor = new_session()
+    editor.info[KEYS_INFO] = KeyService(keys.root, keys.engine)  # its own cache, as in another process
+    stale = editor.get(User, user_id)
+    assert stale.first_name == "FirstAMember"  # the old key is now cached over there
+    rotation.rotate_tenant(session, org_id)
+    stale.first_name = "Overwritten"
+    with pytest.raises(StaleDataError):
+        editor.commit()
+    editor.close()
+    assert fresh(session, user_id).first_name == "FirstAMember"

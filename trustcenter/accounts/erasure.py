@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from trustcenter.accounts.models import ERASED, AccountToken, RecoveryCode, User
 from trustcenter.accounts.service import AccountError, Actor, organisation_named, record, users_with_email
@@ -22,6 +23,7 @@ from trustcenter.crypto.fields import fields_of
 from trustcenter.crypto.models import DestroyedKey
 
 ERASED_INDEX_PREFIX = "erased:"
+MOVED_RETRIES = 3
 # Tombstone ids per query, well under every database's limit on bound parameters.
 CHUNK = 500
 
@@ -68,15 +70,24 @@ def erase_user(session: Session, user: User, actor: Actor, via: str = "cli") -> 
     would stay readable under a live key.
     """
     user_id = user.id  # read now: after a rollback, reading it would need the database
-    keys_of(session).destroy_data_key(user.data_key_id)  # raises before anything changed
-    try:
-        scrub(session, user)
-        record(session, actor, "user.erased", user, via=via)
-        session.commit()
-    except Exception as error:
-        session.rollback()
-        raise ErasureIncomplete(f"The data key of account {user_id} is destroyed, so its personal data is "
-                                f"unreadable, but its row could not be scrubbed ({type(error).__name__})") from error
+    session.refresh(user)  # the key the row has now, not the one it had when loaded
+    for _attempt in range(MOVED_RETRIES):
+        keys_of(session).destroy_data_key(user.data_key_id)  # raises before anything changed
+        try:
+            scrub(session, user)
+            record(session, actor, "user.erased", user, via=via)
+            session.commit()
+            return
+        except StaleDataError:
+            # A key rotation moved the row to a new data key meanwhile: destroy that one too, then scrub.
+            session.rollback()
+            session.refresh(user)
+        except Exception as error:
+            session.rollback()
+            raise ErasureIncomplete(f"The data key of account {user_id} is destroyed, so its personal data is "
+                                    f"unreadable, but its row could not be scrubbed ({type(error).__name__})") from error
+    raise ErasureIncomplete(f"Account {user_id} kept moving to new keys (a key rotation is running); run the "
+                            "erasure again once it has finished")
 
 
 def scrub(session: Session, user: User) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from trustcenter.crypto.clock import utcnow
-from trustcenter.crypto.errors import CryptoError
+from trustcenter.crypto.errors import CryptoError, KeyDestroyed
 from trustcenter.crypto.fields import REGISTRY, keys_of, reseal
 from trustcenter.crypto.keystore import ACTIVE, RETIRED, ROTATING, SYSTEM_TENANT, KeyService
 from trustcenter.crypto.models import DataKey, TenantKey
@@ -37,26 +37,47 @@ def pending_data_keys(service: KeyService, org_id: str, target_version: int) -> 
 def rekey_one(session: Session, old_key_id: str, target_version: int) -> int:
     """Move everything sealed under one data key to a fresh key under `target_version`.
 
-    The rows are committed under the new key before the old key is destroyed,
-    so an interruption leaves every value readable.
+    The rows are locked while they are re-sealed and committed under the new key
+    before the old key is deleted, so an interruption leaves every value
+    readable. A key destroyed meanwhile (an erasure) is left alone: re-sealing
+    would bring the erased values back under a live key. Writers that loaded a
+    row before it moved fail on the `data_key_id` version check instead of
+    sealing under the old key.
     """
     service = keys_of(session)
     with service.transaction() as keystore:
         old = keystore.get(DataKey, old_key_id)
         if old is None:
-            return 0
+            return 0  # destroyed (erased) or already moved by an earlier run
         org_id, purpose = old.org_id, old.purpose
+    rows = _locked_rows(session, old_key_id)
+    if service.is_destroyed(old_key_id):
+        session.rollback()
+        return 0
     new_key_id = service.create_data_key(org_id, purpose, tenant_version=target_version)
-    moved = 0
-    for model in REGISTRY:
-        for row in session.scalars(select(model).where(model.data_key_id == old_key_id)).all():
+    try:
+        for row in rows:
             reseal(row, new_key_id)
-            moved += 1
-    session.commit()
+        session.commit()
+    except KeyDestroyed:  # erased while we worked: leave its rows as they are
+        session.rollback()
+        return 0
     with service.transaction() as keystore:  # retired by rotation, not erased: no tombstone
-        keystore.delete(keystore.get(DataKey, old_key_id))
+        keystore.execute(delete(DataKey).where(DataKey.id == old_key_id))
     service.forget(old_key_id)
-    return moved
+    return len(rows)
+
+
+def _locked_rows(session: Session, key_id: str) -> list[object]:
+    """Every row sealed under `key_id`, locked against other writers until the transaction ends."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks; a first write takes the database's write lock for the whole transaction.
+        for model in REGISTRY:
+            session.execute(update(model).where(model.data_key_id == key_id).values(data_key_id=model.data_key_id)
+                            .execution_options(synchronize_session=False))
+    return [row for model in REGISTRY
+            for row in session.scalars(select(model).where(model.data_key_id == key_id).with_for_update()
+                                       .execution_options(populate_existing=True)).all()]
 
 
 def finish(service: KeyService, org_id: str, target_version: int) -> None:
