@@ -126,6 +126,10 @@ def _init_crypto(app: Flask) -> None:
     root = crypto.load_root_keys(os.environ, key_dir, production)
     app.extensions["keys"] = crypto.KeyService(root, make_engine(app.config["KEYSTORE_URL"]),
                                                cache_seconds=app.config["KEY_CACHE_SECONDS"])
+    from trustcenter.crypto.rotation import purge_retired
+    from trustcenter.registry import RETENTION_PURGERS, registry
+
+    registry(app, RETENTION_PURGERS).register("encryption keys retired by rotations", purge_retired)
 
 
 def _init_content(app: Flask) -> None:

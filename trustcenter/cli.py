@@ -217,5 +217,23 @@ def keys_rotate_tenant(org_name: str) -> None:
     click.echo(f"{name} now uses tenant key version {target}; {moved} row(s) re-encrypted.")
 
 
+@keys_group.command("purge-retired")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Delete keys retired longer ago than this [default: the backup retention period].")
+@with_appcontext
+def keys_purge_retired(days: int | None) -> None:
+    """Delete the data keys tenant rotations retired; backups older than the rotation then stay unreadable."""
+    import datetime as dt
+
+    from trustcenter.audit import service as audit
+
+    days = current_app.config["BACKUP_RETENTION_DAYS"] if days is None else days
+    count = current_app.extensions["keys"].purge_retired(dt.timedelta(days=days))
+    session = db.session()
+    audit.record(session, "keys.purge_retired", details={"data_keys": count, "older_than_days": days})
+    session.commit()
+    click.echo(f"Deleted {count} data key(s) retired more than {days} day(s) ago.")
+
+
 def main() -> None:
     cli(prog_name="trustcenter")

@@ -293,3 +293,51 @@ def test_another_process_with_the_old_key_cached_is_refused_by_the_version_check
         editor.commit()
     editor.close()
     assert fresh(session, user_id).first_name == "FirstAMember"
+
+
+def old_blob(session, user_id: str, column: str = "email") -> bytes:
+    """A ciphertext as a backup taken now would hold it."""
+    return bytes(session.execute(text(f"SELECT {column} FROM users WHERE id = :id"), {"id": user_id}).scalar())
+
+
+def test_backups_from_before_a_rotation_stay_readable_until_retention(session, people):
+    import datetime as dt
+
+    from trustcenter.crypto import Place
+
+    user_id, org_id = people["a_admin"].user_id, people["a_admin"].org_id
+    before = old_blob(session, user_id)
+    rotation.rotate_tenant(session, org_id)
+    keys = keys_of(session)
+    keys.forget()
+    assert keys.open(before, Place("users", "email", user_id)) == people["a_admin"].email.encode()
+    assert keys.purge_retired(dt.timedelta(days=35)) == 0  # retired just now: kept
+    assert keys.purge_retired(dt.timedelta(seconds=-1)) == 3  # past retention: gone, with the old tenant key
+    keys.forget()
+    with pytest.raises(KeyNotFound):
+        keys.open(before, Place("users", "email", user_id))
+    assert dict(keys.tenant_versions(org_id)) == {1: "retired", 2: "active"}
+    assert all(key.wrapped is None for key in tenant_keys(session, org_id) if key.version == 1)
+    assert fresh(session, user_id).email == people["a_admin"].email  # today's data is untouched
+
+
+def test_erasing_a_person_also_destroys_the_keys_rotations_retired(session, people):
+    from trustcenter.crypto import Place
+
+    user_id, org_id = people["a_member"].user_id, people["a_member"].org_id
+    before = old_blob(session, user_id)
+    rotation.rotate_tenant(session, org_id)
+    rotation.rotate_tenant(session, org_id)  # two generations of retired keys
+    keys = keys_of(session)
+    keys.destroy_data_key(fresh(session, user_id).data_key_id)
+    keys.forget()
+    with pytest.raises(KeyDestroyed):  # a backup from before both rotations is erased too
+        keys.open(before, Place("users", "email", user_id))
+    assert fresh(session, people["a_admin"].user_id).email == people["a_admin"].email
+
+
+def test_keys_purge_retired_command(runner, session, people):
+    rotation.rotate_tenant(session, people["a_admin"].org_id)
+    assert "Deleted 0 data key(s)" in runner.invoke(args=["keys", "purge-retired"]).output
+    result = runner.invoke(args=["keys", "purge-retired", "--days", "0"])
+    assert result.exit_code == 0 and "Deleted 3 data key(s) retired more than 0 day(s) ago." in result.output

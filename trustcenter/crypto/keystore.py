@@ -13,6 +13,7 @@ within `cache_seconds`).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +47,20 @@ def _tenant_place(org_id: str, version: int) -> Place:
     return Place("tenant_keys", "wrapped", f"{org_id}/v{version}")
 
 
+def _place_text(encoded_place: bytes) -> str:
+    """`str(place)` from `place.encoded`, for error messages."""
+    parts = encoded_place.decode(errors="replace").split("\x1f", 2)
+    return str(Place(*parts)) if len(parts) == 3 else repr(encoded_place)
+
+
+def _raw_key_id(cache_id: str) -> bytes | None:
+    """The 16 bytes naming a data key in its blobs; None for other cache ids (tenant keys)."""
+    try:
+        return uuid.UUID(cache_id).bytes
+    except ValueError:
+        return None
+
+
 def _data_place(key_id: str) -> Place:
     return Place("data_keys", "wrapped", key_id)
 
@@ -59,6 +74,8 @@ class KeyService:
         self.cache_seconds = cache_seconds
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._cache: dict[str, tuple[AESGCM, int, float]] = {}
+        # The same data-key entries, by the 16 bytes that name the key in a blob (`open`'s lookup).
+        self._by_raw_id: dict[bytes, tuple[AESGCM, int, float]] = {}
         self._headers: dict[str, bytes] = {}
         self._system: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -176,25 +193,27 @@ class KeyService:
         key_id = self._system.get(purpose)
         if key_id is not None:
             return key_id
-        try:
-            with self.transaction() as session:
-                row = session.get(SystemKey, purpose)
-                if row is None:
-                    if not session.scalar(select(func.count()).select_from(TenantKey)
-                                          .where(TenantKey.org_id == SYSTEM_TENANT)):
-                        self._add_tenant_key(session, SYSTEM_TENANT, 1, ACTIVE)
-                    row = SystemKey(purpose=purpose, data_key_id=self._add_data_key(session, SYSTEM_TENANT,
-                                                                                    purpose, None))
-                    session.add(row)
-                key_id = row.data_key_id
-        except IntegrityError:  # another process made it first: use theirs
-            with self.transaction() as session:
-                row = session.get(SystemKey, purpose)
-                if row is None:
+        for attempt in range(3):
+            try:
+                key_id = self._find_or_make_system_key(purpose)
+                break
+            except IntegrityError:
+                # Another process made the service's tenant key or this purpose's key first: use theirs.
+                if attempt == 2:
                     raise
-                key_id = row.data_key_id
         self._system[purpose] = key_id
         return key_id
+
+    def _find_or_make_system_key(self, purpose: str) -> str:
+        with self.transaction() as session:
+            row = session.get(SystemKey, purpose)
+            if row is None:
+                if not session.scalar(select(func.count()).select_from(TenantKey)
+                                      .where(TenantKey.org_id == SYSTEM_TENANT)):
+                    self._add_tenant_key(session, SYSTEM_TENANT, 1, ACTIVE)
+                row = SystemKey(purpose=purpose, data_key_id=self._add_data_key(session, SYSTEM_TENANT, purpose, None))
+                session.add(row)
+            return row.data_key_id
 
     # -- values ------------------------------------------------------------
     # Sealing and opening values is the hot path (every personal field read or written), so the
@@ -206,30 +225,80 @@ class KeyService:
         return header + nonce + cipher.encrypt(nonce, plaintext, header + place.encoded)
 
     def open(self, blob: bytes, place: Place) -> bytes:
+        return self.open_at(blob, place.encoded)
+
+    def open_at(self, blob: bytes, encoded_place: bytes) -> bytes:
+        """`open` with the place given as its `Place.encoded` bytes.
+
+        Encrypted attributes open every value through here: no `Place` and no
+        key-id string is built per value while the data key is cached.
+        """
         if len(blob) < aead.MIN_LENGTH or blob[0] != aead.FORMAT_VERSION:
-            aead.read_header(blob, place)  # raises, naming what is wrong
-        key_id = str(uuid.UUID(bytes=blob[1:17]))
-        cipher = self.data_aead(key_id)[0]
+            aead.read_header(blob, _place_text(encoded_place))  # raises, naming what is wrong
+        raw_id = blob[1:17]
+        entry = self._by_raw_id.get(raw_id)
+        if entry is not None and entry[2] > time.monotonic():
+            cipher = entry[0]
+        else:
+            cipher = self.data_aead(str(uuid.UUID(bytes=raw_id)))[0]
         try:
             return cipher.decrypt(blob[_NONCE_START:_BODY_START], blob[_BODY_START:],
-                                  blob[:_NONCE_START] + place.encoded)
+                                  blob[:_NONCE_START] + encoded_place)
         except InvalidTag:
-            raise DecryptionFailed(key_id, str(place)) from None
+            raise DecryptionFailed(str(uuid.UUID(bytes=raw_id)), _place_text(encoded_place)) from None
 
     # -- destruction and rotation -----------------------------------------
     def destroy_data_key(self, key_id: str) -> None:
-        """Crypto-shred: delete the wrapped key; nothing sealed under it, in any copy, can be read again."""
+        """Crypto-shred: delete the wrapped key, and the keys it replaced in rotations (which still open
+        older backups); nothing sealed under any of them, in any copy, can be read again."""
+        try:
+            with self.transaction() as session:
+                data_key = session.get(DataKey, key_id)
+                if data_key is None:
+                    if session.get(DestroyedKey, key_id) is not None:
+                        return  # already erased
+                    raise KeyNotFound(key_id, "data key")
+                if data_key.org_id == SYSTEM_TENANT:
+                    raise CryptoError("the service's own data keys protect the audit log and mail; "
+                                      "they are never erased")
+                chain = [key_id, *self._predecessors(session, key_id)]
+                session.add_all(DestroyedKey(id=dead, org_id=data_key.org_id) for dead in chain)
+                session.execute(delete(DataKey).where(DataKey.id.in_(chain)))
+        except IntegrityError:  # destroyed at the same moment by another process: just as gone
+            if not self.is_destroyed(key_id):
+                raise
+            chain = [key_id]
+        for dead in chain:
+            self.forget(dead)
+
+    @staticmethod
+    def _predecessors(session: Session, key_id: str) -> list[str]:
+        """The retired keys a rotation replaced, directly or not, by `key_id`."""
+        found: list[str] = []
+        frontier = [key_id]
+        while frontier:
+            frontier = list(session.scalars(select(DataKey.id).where(DataKey.replaced_by.in_(frontier))))
+            found += frontier
+        return found
+
+    def retire_data_key(self, key_id: str, successor_id: str) -> None:
+        """A rotation moved everything under `key_id` to `successor_id`: keep the old key for backups only."""
         with self.transaction() as session:
-            data_key = session.get(DataKey, key_id)
-            if data_key is None:
-                if session.get(DestroyedKey, key_id) is not None:
-                    return  # already erased
-                raise KeyNotFound(key_id, "data key")
-            if data_key.org_id == SYSTEM_TENANT:
-                raise CryptoError("the service's own data keys protect the audit log and mail; they are never erased")
-            session.add(DestroyedKey(id=key_id, org_id=data_key.org_id))
-            session.delete(data_key)
-        self.forget(key_id)
+            session.execute(update(DataKey).where(DataKey.id == key_id)
+                            .values(retired_at=utcnow(), replaced_by=successor_id))
+
+    def purge_retired(self, older_than: dt.timedelta) -> int:
+        """Delete keys retired by rotations longer ago than backups are kept, and tenant key versions
+        nothing is wrapped under any more; returns how many data keys went."""
+        cutoff = utcnow() - older_than
+        with self.transaction() as session:
+            count = session.execute(delete(DataKey).where(DataKey.retired_at < cutoff)).rowcount or 0
+            in_use = select(DataKey.id).where(DataKey.org_id == TenantKey.org_id,
+                                              DataKey.tenant_key_version == TenantKey.version).exists()
+            session.execute(update(TenantKey).where(TenantKey.state == RETIRED, TenantKey.wrapped.is_not(None),
+                                                    ~in_use).values(wrapped=None, destroyed_at=utcnow()))
+        self.forget()
+        return count
 
     def destroy_tenant(self, org_id: str) -> int:
         """Crypto-shred a whole tenant: every version of its key and every data key under it."""
@@ -272,10 +341,13 @@ class KeyService:
     def _remember(self, cache_id: str, cipher: AESGCM, version: int) -> AESGCM:
         if self.cache_seconds <= 0:
             return cipher  # every seal and open goes to the key store
+        entry = (cipher, version, time.monotonic() + self.cache_seconds)
         with self._lock:
-            self._cache[cache_id] = (cipher, version, time.monotonic() + self.cache_seconds)
+            self._cache[cache_id] = entry
             if not cache_id.startswith("tenant:"):
-                self._headers[cache_id] = Header(uuid.UUID(cache_id), version).pack()
+                key_id = uuid.UUID(cache_id)
+                self._by_raw_id[key_id.bytes] = entry
+                self._headers[cache_id] = Header(key_id, version).pack()
         return cipher
 
     def forget(self, cache_id: str | None = None) -> None:
@@ -283,7 +355,11 @@ class KeyService:
         with self._lock:
             if cache_id is None:
                 self._cache.clear()
+                self._by_raw_id.clear()
                 self._headers.clear()
             else:
                 self._cache.pop(cache_id, None)
                 self._headers.pop(cache_id, None)
+                raw_id = _raw_key_id(cache_id)
+                if raw_id is not None:
+                    self._by_raw_id.pop(raw_id, None)

@@ -50,6 +50,10 @@ class DataKey(KeyStoreBase):
     purpose: Mapped[str] = mapped_column(String(32))  # person, tenant, or the service's own: audit, outbox, …
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set by a tenant rotation: the key opens backups taken before it until retention deletes it,
+    # and erasing the person destroys it with its successor.
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    replaced_by: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class DestroyedKey(KeyStoreBase):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Callable, Iterator
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from trustcenter.crypto.clock import utcnow
 from trustcenter.crypto.errors import CryptoError, KeyDestroyed
 from trustcenter.crypto.fields import REGISTRY, keys_of, reseal
 from trustcenter.crypto.keystore import ACTIVE, RETIRED, ROTATING, SYSTEM_TENANT, KeyService
@@ -31,7 +31,7 @@ def start_or_resume(service: KeyService, org_id: str) -> int:
 def pending_data_keys(service: KeyService, org_id: str, target_version: int) -> list[str]:
     with service.transaction() as keystore:
         return list(keystore.scalars(select(DataKey.id).where(
-            DataKey.org_id == org_id, DataKey.tenant_key_version != target_version)))
+            DataKey.org_id == org_id, DataKey.tenant_key_version != target_version, DataKey.retired_at.is_(None))))
 
 
 def rekey_one(session: Session, old_key_id: str, target_version: int) -> int:
@@ -47,7 +47,7 @@ def rekey_one(session: Session, old_key_id: str, target_version: int) -> int:
     service = keys_of(session)
     with service.transaction() as keystore:
         old = keystore.get(DataKey, old_key_id)
-        if old is None:
+        if old is None or old.retired_at is not None:
             return 0  # destroyed (erased) or already moved by an earlier run
         org_id, purpose = old.org_id, old.purpose
     rows = _locked_rows(session, old_key_id)
@@ -62,9 +62,8 @@ def rekey_one(session: Session, old_key_id: str, target_version: int) -> int:
     except KeyDestroyed:  # erased while we worked: leave its rows as they are
         session.rollback()
         return 0
-    with service.transaction() as keystore:  # retired by rotation, not erased: no tombstone
-        keystore.execute(delete(DataKey).where(DataKey.id == old_key_id))
-    service.forget(old_key_id)
+    # Kept, retired, so backups taken before the rotation stay readable until they expire.
+    service.retire_data_key(old_key_id, new_key_id)
     return len(rows)
 
 
@@ -81,11 +80,12 @@ def _locked_rows(session: Session, key_id: str) -> list[object]:
 
 
 def finish(service: KeyService, org_id: str, target_version: int) -> None:
-    """Retire and destroy the old tenant key versions; the target becomes active."""
+    """Retire the old tenant key versions (destroyed by `purge_retired` once backups have expired); the
+    target becomes active."""
     with service.transaction() as keystore:
         keystore.execute(update(TenantKey).where(
             TenantKey.org_id == org_id, TenantKey.version != target_version, TenantKey.wrapped.is_not(None))
-            .values(state=RETIRED, wrapped=None, destroyed_at=utcnow()))
+            .values(state=RETIRED))
         keystore.execute(update(TenantKey).where(TenantKey.org_id == org_id, TenantKey.version == target_version)
                          .values(state=ACTIVE))
     service.forget()
@@ -101,3 +101,8 @@ def rotate_tenant(session: Session, org_id: str,
         moved += rekey_one(session, key_id, target)
     finish(service, org_id, target)
     return moved
+
+
+def purge_retired(session: Session, older_than: dt.timedelta) -> int:
+    """Retention: delete the keys rotations retired longer ago than backups are kept; the caller commits."""
+    return keys_of(session).purge_retired(older_than)
