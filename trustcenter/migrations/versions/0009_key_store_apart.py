@@ -113,8 +113,12 @@ def _reindex_emails(bind: sa.Connection, keys) -> None:
         try:
             email = keys.open(bytes(blob), place).decode()
             normalised = normalise_email(email)
-        except (CryptoError, InvalidAddress):
-            continue  # erased, or an address no mail could reach: left as it is
+        except CryptoError:
+            continue  # erased: nothing to index
+        except InvalidAddress:
+            print(f"0009: user {user_id} has an address the address rule refuses; left under its old index: "
+                  "correct it (the person can no longer sign in with it) or erase the account")
+            continue
         values = {"id": user_id, "index": keys.blind_index(normalised), "email": bytes(blob)}
         if normalised != email:
             values["email"] = keys.seal(normalised.encode(), key_id, place)
