@@ -5,7 +5,7 @@
 
 What it does:
 
-1. Makes a temporary instance folder with a SQLite database, migrates it, and
+1. Makes a temporary instance folder with a SQLite database and key store, migrates them, and
    starts our app (`trustcenter:create_app()`, production settings) under
    gunicorn on a free loopback port.
 2. Fetches GET /faq once and keeps the exact bytes, Content-Type and ETag, and
@@ -395,16 +395,18 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[st
         return error.code, dict(error.headers.items()), error.read()
 
 
-def migrate_database(database_url: str) -> None:
-    """What `trustcenter db upgrade` does, on the benchmark's own database."""
+def migrate_database(database_url: str, keystore_url: str) -> None:
+    """What `trustcenter db upgrade` does: the key store, then the main database (the benchmark's own)."""
     from trustcenter import migrate
     from trustcenter.db import make_engine
 
-    engine = make_engine(database_url)
+    engine, keystore = make_engine(database_url), make_engine(keystore_url)
     try:
+        migrate.upgrade_keystore(keystore)
         migrate.upgrade(engine)
     finally:
         engine.dispose()
+        keystore.dispose()
 
 
 def production_secrets() -> dict[str, str]:
@@ -613,12 +615,12 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     print_environment(env_info)
     settings = gunicorn_settings(args)
 
-    database_url = f"sqlite:///{tmp / 'bench.db'}"
-    migrate_database(database_url)
+    database_url, keystore_url = f"sqlite:///{tmp / 'bench.db'}", f"sqlite:///{tmp / 'keys.db'}"
+    migrate_database(database_url, keystore_url)
     ours_env = clean_environment() | {
         "TRUSTCENTER_ENV": "production", "TRUSTCENTER_SITE_URL": "https://trust.example.com",
         "TRUSTCENTER_SECRET_KEY": secrets.token_urlsafe(48),
-        "TRUSTCENTER_DATABASE_URL": database_url,
+        "TRUSTCENTER_DATABASE_URL": database_url, "TRUSTCENTER_KEYSTORE_URL": keystore_url,
         "TRUSTCENTER_INSTANCE_PATH": str(tmp / "instance"),
     } | production_secrets() | dict(args.app_env)
     (tmp / "instance").mkdir()

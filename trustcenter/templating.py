@@ -4,22 +4,36 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
+from markupsafe import Markup
 
 from trustcenter.faq.current import current_content
 
+
 def static_url(filename: str) -> str:
-    """URL of a static file with a content hash, so it can be cached for a year."""
+    """URL of a static file with a content hash, so it can be cached for a year; built once per process."""
+    if not has_request_context():
+        return url_for("static", filename=filename, v=_static_hash(filename))
+    urls: dict[tuple[str, str], str] = current_app.extensions["static_urls"]
+    key = (request.script_root, filename)  # the one part of the URL a request can change
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for("static", filename=filename, v=_static_hash(filename))
+    return url
+
+
+def _static_hash(filename: str) -> str:
     hashes: dict[str, str] = current_app.extensions["static_hashes"]
     digest = hashes.get(filename)
     if digest is None:
         path = Path(current_app.static_folder or "") / filename
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "missing"
         hashes[filename] = digest
-    return url_for("static", filename=filename, v=digest)
+    return digest
 
 
 NAVIGATION = (
@@ -44,6 +58,26 @@ def reject_keys(mapping: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k not in keys}
 
 
+def cached_fragment(key: str, cacheable: bool = True, caller: Callable[[], str] | None = None) -> Markup:
+    """The output of a `{% call cached_fragment(key, cacheable) %}` block, rendered once per application.
+
+    For markup that is the same on every request, such as the fields of an
+    empty form: their labels, inputs and options cost more to render than the
+    data on a page. When `cacheable` is false (a submitted form shows its values
+    and errors) the block renders as usual. Never for anything that depends on
+    the visitor or the request; `key` names the block, so keep it unique.
+    """
+    if caller is None:
+        raise TypeError("cached_fragment is used as {% call cached_fragment(key) %}...{% endcall %}")
+    if not cacheable or current_app.jinja_env.auto_reload:  # development: template edits show at once
+        return Markup(caller())
+    fragments: dict[str, Markup] = current_app.extensions["cached_fragments"]
+    markup = fragments.get(key)
+    if markup is None:
+        markup = fragments[key] = Markup(caller())
+    return markup
+
+
 def template_globals() -> dict[str, Any]:
     return {
         "site": current_content().site,
@@ -54,6 +88,9 @@ def template_globals() -> dict[str, Any]:
 
 def init_templating(app: Flask) -> None:
     app.extensions["static_hashes"] = {}  # file name -> content hash, filled on first use
+    app.extensions["static_urls"] = {}  # (script root, file name) -> URL with that hash
+    app.extensions["cached_fragments"] = {}  # cached_fragment key -> markup
+    app.add_template_global(cached_fragment)
     app.context_processor(template_globals)
     app.add_template_filter(rfc3339)
     app.add_template_filter(reject_keys)
