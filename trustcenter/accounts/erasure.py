@@ -84,8 +84,9 @@ def erase_user(session: Session, user: User, actor: Actor, via: str = "cli") -> 
             session.refresh(user)
         except Exception as error:
             session.rollback()
-            raise ErasureIncomplete(f"The data key of account {user_id} is destroyed, so its personal data is "
-                                    f"unreadable, but its row could not be scrubbed ({type(error).__name__})") from error
+            raise ErasureIncomplete(
+                f"The data key of account {user_id} is destroyed, so its personal data is unreadable, "
+                f"but its row could not be scrubbed ({type(error).__name__})") from error
     raise ErasureIncomplete(f"Account {user_id} kept moving to new keys (a key rotation is running); run the "
                             "erasure again once it has finished")
 

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from trustcenter.audit import service as audit
@@ -202,11 +202,6 @@ def sign_out_everywhere(session: Session, user: User, ip: str | None) -> None:
 def end_session_for_good(session: Session, sid: str, expires_at: dt.datetime) -> None:
     """Refuse this session id until `expires_at`, when its cookie is refused anyway; the caller commits."""
     session.merge(EndedSession(sid_hash=secret_digest(sid), expires_at=expires_at))
-
-
-def session_ended(sid: str) -> ColumnElement[bool]:
-    """True in a query when the session `sid` was ended (signed out of, or upgraded by the second factor)."""
-    return exists().where(EndedSession.sid_hash == secret_digest(sid))
 
 
 def purge_ended_sessions(session: Session, older_than: dt.timedelta) -> int:

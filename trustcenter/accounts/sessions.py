@@ -22,8 +22,8 @@ PENDING_MFA_KEY = "pending_mfa"
 
 
 # The viewer, their organisation (nearly every page shows its name) and whether this session was
-# ended (`service.session_ended`): one query on every signed-in request, so its statement is built
-# once, not per request; building it cost more than running it. Statements are immutable.
+# ended (signed out of, or upgraded by the second factor): one query on every signed-in request,
+# so its statement is built once, not per request; building it cost more than running it.
 VIEWER_QUERY = (select(User, exists().where(EndedSession.sid_hash == bindparam("sid_hash")))
                 .options(joinedload(User.org)).where(User.id == bindparam("user_id")))
 
