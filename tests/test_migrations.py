@@ -53,8 +53,8 @@ def test_0009_moves_keys_seals_names_and_reindexes_addresses(tmp_path):
         user_id, key_id, raw = str(uuid.uuid4()), str(uuid.uuid4()), aead.new_key()
         wrapped = aead.seal(AESGCM(tenant_raw), Header(uuid.UUID(key_id), 1), raw,
                             Place("data_keys", "wrapped", key_id))
-        connection.execute(sa.text("INSERT INTO data_keys (id, org_id, tenant_key_version, purpose, wrapped, created_at,"
-                                   " destroyed_at) VALUES (:i, :o, 1, 'person', :w, :t, :d)"),
+        connection.execute(sa.text("INSERT INTO data_keys (id, org_id, tenant_key_version, purpose, wrapped, "
+                                   "created_at, destroyed_at) VALUES (:i, :o, 1, 'person', :w, :t, :d)"),
                            {"i": key_id, "o": org_id, "w": None if destroyed else wrapped, "t": now,
                             "d": now if destroyed else None})
         index = hmac.new(root.blind_index, email.strip().casefold().encode(), hashlib.sha256).hexdigest()
@@ -70,8 +70,8 @@ def test_0009_moves_keys_seals_names_and_reindexes_addresses(tmp_path):
         connection.execute(sa.text("INSERT INTO organisations (id, name, kind, created_at) "
                                    "VALUES (:i, 'Acme Ltd', 'customer', :t)"), {"i": org_id, "t": now})
         tenant_id = uuid.uuid5(uuid.NAMESPACE_URL, f"tenant:{org_id}:1")
-        connection.execute(sa.text("INSERT INTO tenant_keys (org_id, version, state, master_key_id, wrapped, created_at)"
-                                   " VALUES (:o, 1, 'active', :m, :w, :t)"),
+        connection.execute(sa.text("INSERT INTO tenant_keys (org_id, version, state, master_key_id, wrapped, "
+                                   "created_at) VALUES (:o, 1, 'active', :m, :w, :t)"),
                            {"o": org_id, "m": master, "t": now, "w": aead.seal(
                                root.master.aead(master), Header(tenant_id, 1), tenant_raw,
                                Place("tenant_keys", "wrapped", f"{org_id}/v1"))})

@@ -187,6 +187,8 @@ def _check_keystore(config: Mapping[str, Any]) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    from trustcenter.db import same_database
+
     try:
         data, keys = make_url(config["DATABASE_URL"]), make_url(config["KEYSTORE_URL"])
     except ArgumentError as error:
@@ -194,23 +196,11 @@ def _check_keystore(config: Mapping[str, Any]) -> None:
             f"{ENV_PREFIX}DATABASE_URL or {ENV_PREFIX}KEYSTORE_URL is not a database URL: {error}") from None
     if not 0 <= config["KEY_CACHE_SECONDS"] <= 86400:  # also refuses nan and inf
         raise ConfigError(f"{ENV_PREFIX}KEY_CACHE_SECONDS must be 0 (no cache) to 86400 seconds")
-    in_memory = data.get_backend_name() == "sqlite" and data.database in (None, "", ":memory:")
-    if not in_memory and _same_database(data, keys):
+    if same_database(data, keys):  # two in-memory SQLite databases are two databases: never the same
         raise ConfigError(
             f"{ENV_PREFIX}KEYSTORE_URL names the same database as {ENV_PREFIX}DATABASE_URL; "
             "keep the keys in a database of their own (default instance/keys.db, or a second PostgreSQL database)."
         )
-
-
-def _same_database(a: Any, b: Any) -> bool:
-    """Whether two URLs name one database, whatever the driver, user or spelling of a local host or path."""
-    if a.get_backend_name() != b.get_backend_name():
-        return False
-    if a.get_backend_name() == "sqlite":
-        return Path(a.database or "").resolve() == Path(b.database or "").resolve()
-    local = {"localhost", "127.0.0.1", "::1", None, ""}
-    host_a, host_b = ("local" if a.host in local else a.host), ("local" if b.host in local else b.host)
-    return (host_a, a.port or 5432, a.database) == (host_b, b.port or 5432, b.database)
 
 
 def check_production(config: Mapping[str, Any]) -> None:

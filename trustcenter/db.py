@@ -11,13 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from pathlib import Path
+
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import DeclarativeBase
 
 from trustcenter.crypto.clock import new_id, utcnow
 
-__all__ = ["NAMING_CONVENTION", "Base", "as_utc", "make_engine", "new_id", "sqlite_pragmas", "utcnow"]
+__all__ = ["NAMING_CONVENTION", "Base", "as_utc", "make_engine", "new_id", "same_database", "sqlite_file",
+           "sqlite_pragmas", "utcnow"]
+LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
@@ -61,3 +65,25 @@ def prepare_engine(engine: Engine) -> Engine:
 def make_engine(url: str) -> Engine:
     """An engine for `url`, prepared as the application's own are."""
     return prepare_engine(create_engine(url, **engine_options(url)))
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names; None for an in-memory database."""
+    database = url.database
+    return None if not database or database == ":memory:" else Path(database)
+
+
+def same_database(a: URL, b: URL) -> bool:
+    """Whether two URLs reach one database, however they spell it (driver, user, password, localhost, path)."""
+    if a.get_backend_name() != b.get_backend_name():
+        return False
+    if a.get_backend_name() == "sqlite":
+        files = [sqlite_file(url) for url in (a, b)]
+        return files[0] is not None and files[1] is not None and files[0].resolve() == files[1].resolve()
+    return _server_database(a) == _server_database(b)
+
+
+def _server_database(url: URL) -> tuple[str, int, str | None]:
+    host = (url.host or "").lower()
+    # A socket directory is this machine too: better to refuse a real difference than to miss a sameness.
+    return ("localhost" if host in LOCAL_HOSTS or host.startswith("/") else host, url.port or 5432, url.database)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 KEYSTORE_MIGRATIONS = Path(__file__).resolve().parent / "keystore_migrations"
-KEYSTORE_VERSION_TABLE = "alembic_version_keystore"
+KEYSTORE_VERSION_TABLE = "alembic_version_keystore"  # its own, should the key store share a server with the data
 
 
 def alembic_config(connection: Connection, location: Path = MIGRATIONS,

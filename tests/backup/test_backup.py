@@ -28,7 +28,8 @@ from trustcenter.accounts.models import ERASED, User
 from trustcenter.audit import AuditEntry
 from trustcenter.backup import BackupError, create_backup, restore_backup
 from trustcenter.backup import cli as backup_cli
-from trustcenter.backup.service import NAME, same_database
+from trustcenter.backup.service import NAME
+from trustcenter.db import same_database
 from trustcenter.crypto import KeyDestroyed
 from trustcenter.db import make_engine
 from trustcenter.extensions import db, session_factory

@@ -110,8 +110,7 @@ def _answer_batch(session: Session, send: Mailer, batch: int) -> int:
 
 
 def _mail_reset_links(session: Session, email: str, ip: str | None, send: Mailer) -> None:
-    # An erased person (key destroyed, row not yet scrubbed) gets nothing, and never stalls the queue.
-    users = [u for u in service.users_with_email(session, email) if u.status == "active" and not u.is_erased]
+    users = service.active_users_with_email(session, email)  # an erased row never stalls the queue
     for user in users:
         token = service.issue_token(session, user, "reset", RESET_TTL)
         # To the address on the account, never to the text someone typed.

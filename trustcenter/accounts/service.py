@@ -150,6 +150,15 @@ def users_with_email(session: Session, email: str | None = None, *, index: str |
     return list(session.scalars(select(User).where(User.email_index == index)))
 
 
+def active_users_with_email(session: Session, email: str | None = None, *, index: str | None = None) -> list[User]:
+    """The people with this address who may sign in or get a link.
+
+    Not erased either: an erased person's row may come back with a restored backup (or an erasure
+    that stopped halfway), and their destroyed key still refuses them.
+    """
+    return [u for u in users_with_email(session, email, index=index) if u.status == "active" and not u.is_erased]
+
+
 def set_password(session: Session, user: User, password: str) -> None:
     found = problems(password, (user.email or "", user.first_name or "", user.last_name or "",
                                 user.org.name if user.org else ""))
@@ -167,9 +176,7 @@ def authenticate(session: Session, email: str, password: str, ip: str | None,
     Pass `index` (the address's blind index) when the caller has computed it already.
     """
     hasher = passwords_of(session)
-    # An erased person's row may come back with a restored backup: their destroyed key still refuses them.
-    candidates = [u for u in users_with_email(session, email, index=index)
-                  if u.status == "active" and not u.is_erased]
+    candidates = active_users_with_email(session, email, index=index)
     user = next((u for u in candidates if hasher.verify(u.password_hash, password)), None)
     if not candidates:
         hasher.verify(None, password)  # as slow as a real check

@@ -36,6 +36,7 @@ from trustcenter.backup.copying import (
 )
 from trustcenter.crypto.clock import utcnow
 from trustcenter.crypto.models import KeyStoreBase
+from trustcenter.db import same_database, sqlite_file
 
 if TYPE_CHECKING:
     from trustcenter.crypto import KeyService
@@ -49,7 +50,6 @@ STAMP = "%Y%m%dT%H%M%SZ"
 NAME = re.compile(r"^trustcenter-(\d{8}T\d{6}Z)\.(sqlite3|pgdump)$")
 KEY_STORE_TABLES = frozenset(KeyStoreBase.metadata.tables) | {migrate.KEYSTORE_VERSION_TABLE}
 VERSION_TABLES = frozenset({"alembic_version"})
-LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
 
 
 class DatabaseNotEmpty(BackupError):
@@ -95,22 +95,6 @@ def kind_of(url: URL) -> str:
 
 
 # -- the key store stays out ------------------------------------------------
-
-def same_database(a: URL, b: URL) -> bool:
-    """Whether two URLs reach one database, however they spell it (driver, user, password, localhost)."""
-    if a.get_backend_name() != b.get_backend_name():
-        return False
-    if a.get_backend_name() == SQLITE:
-        files = [_sqlite_file(url) for url in (a, b)]
-        return files[0] is not None and files[1] is not None and files[0].resolve() == files[1].resolve()
-    return _server_database(a) == _server_database(b)
-
-
-def _server_database(url: URL) -> tuple[str, int, str | None]:
-    host = (url.host or "").lower()
-    # A socket directory is this machine too: better to refuse a real difference than to miss a sameness.
-    return ("localhost" if host in LOCAL_HOSTS or host.startswith("/") else host, url.port or 5432, url.database)
-
 
 def check_separate(engine: Engine, keystore: Engine) -> None:
     """Refuse a main database that is, or holds, the key store: its backups would hold the keys."""
@@ -217,7 +201,7 @@ def restore_backup(engine: Engine, path: Path, force: bool = False, progress: Pr
         raise BackupError(f"{backup.name} is a {LABELS[backup.kind]} backup, but TRUSTCENTER_DATABASE_URL names a "
                           f"{LABELS[kind]} database; restore it into a {LABELS[backup.kind]} database.")
     _check_contents(backup)
-    target = _sqlite_file(engine.url) if kind == SQLITE else None
+    target = sqlite_file(engine.url) if kind == SQLITE else None
     if target is not None and not target.exists():
         _new_private_file(target)  # else the emptiness check below would create it readable by all
     occupied = tables_with_rows(engine)
@@ -283,13 +267,8 @@ def _new_private_file(path: Path) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    database = url.database
-    return None if not database or database == ":memory:" else Path(database)
-
-
 def _existing_sqlite_file(url: URL) -> Path:
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is None:
         raise BackupError("The database is in memory; there is nothing on disk to back up.")
     if not path.is_file():

@@ -5,15 +5,15 @@ from __future__ import annotations
 from alembic import context
 
 from trustcenter.crypto.models import KeyStoreBase
+from trustcenter.migrate import KEYSTORE_VERSION_TABLE
 
 config = context.config
-VERSION_TABLE = "alembic_version_keystore"  # its own, should the key store share a server with the data
 
 
 def run_on(connection) -> None:
     context.configure(connection=connection, target_metadata=KeyStoreBase.metadata,
                       render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
-                      version_table=VERSION_TABLE)
+                      version_table=KEYSTORE_VERSION_TABLE)
     with context.begin_transaction():
         context.run_migrations()
 
