@@ -60,7 +60,7 @@ def test_each_app_has_its_own_database_keys_and_state(two_apps):
         assert db.session.get(User, second_id) is None
         assert db.session.get(User, first_id).first_name == "Of First Ltd"
         assert [u.email for u in service.users_with_email(db.session(), "bob@second.example")] == []
-    for name in ("keys", "passwords", "throttle", "static_hashes", WORKER_TASKS):
+    for name in ("keys", "passwords", "throttle", "static_urls", WORKER_TASKS):
         assert first.extensions[name] is not second.extensions[name], name
     assert first.extensions["keys"].root.master.keys != second.extensions["keys"].root.master.keys
     assert registry(first, WORKER_TASKS).items()[0][1] is not registry(second, WORKER_TASKS).items()[0][1]

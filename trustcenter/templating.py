@@ -16,7 +16,7 @@ from trustcenter.faq.current import current_content
 
 def static_url(filename: str) -> str:
     """URL of a static file with a content hash, so it can be cached for a year; built once per process."""
-    if not has_request_context():
+    if not has_request_context():  # mail and commands: rare, so not cached
         return url_for("static", filename=filename, v=_static_hash(filename))
     urls: dict[tuple[str, str], str] = current_app.extensions["static_urls"]
     key = (request.script_root, filename)  # the one part of the URL a request can change
@@ -27,13 +27,8 @@ def static_url(filename: str) -> str:
 
 
 def _static_hash(filename: str) -> str:
-    hashes: dict[str, str] = current_app.extensions["static_hashes"]
-    digest = hashes.get(filename)
-    if digest is None:
-        path = Path(current_app.static_folder or "") / filename
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "missing"
-        hashes[filename] = digest
-    return digest
+    path = Path(current_app.static_folder or "") / filename
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "missing"
 
 
 NAVIGATION = (
@@ -87,7 +82,6 @@ def template_globals() -> dict[str, Any]:
 
 
 def init_templating(app: Flask) -> None:
-    app.extensions["static_hashes"] = {}  # file name -> content hash, filled on first use
     app.extensions["static_urls"] = {}  # (script root, file name) -> URL with that hash
     app.extensions["cached_fragments"] = {}  # cached_fragment key -> markup
     app.add_template_global(cached_fragment)
