@@ -36,7 +36,7 @@ from trustcenter.accounts.sessions import (
     sign_out,
     start_session,
 )
-from trustcenter.accounts.throttle import account_key, email_identity, throttled
+from trustcenter.accounts.throttle import account_key, email_index, throttled
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
@@ -59,8 +59,8 @@ def see_other(endpoint: str, **values: str) -> Response:
 def login() -> Response | str:
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        index = email_identity(form.email.data)[1]
-        user = service.authenticate(db.session(), form.email.data, form.password.data, client_ip(), index=index)
+        user = service.authenticate(db.session(), form.email.data, form.password.data, client_ip(),
+                                    index=email_index(form.email.data))
         if user is None:
             form.password.errors.append("That e-mail address and password do not match an account.")
         else:

@@ -46,26 +46,27 @@ class Throttle:
         self.storage.reset()
 
 
-def email_identity(text: str | None) -> tuple[str | None, str]:
-    """The normalised address typed in this request and its blind index, computed once per request."""
-    cache: dict[str, tuple[str | None, str]] = g.setdefault("email_identities", {})
-    key = text or ""
-    if key not in cache:
+def email_index(text: str | None) -> str:
+    """The blind index of the address typed in this request, computed once per request.
+
+    An unusable address still gets a stable index, so typing junk does not escape the limits.
+    """
+    cache: dict[str, str] = g.setdefault("email_indexes", {})
+    typed = text or ""
+    if typed not in cache:
         try:
-            normalised: str | None = normalise_email(key)
+            lookup = normalise_email(typed)
         except InvalidAddress:
-            normalised = None
-        keys = current_app.extensions["keys"]
-        # An unusable address still gets a stable key, so typing junk does not escape the limits.
-        cache[key] = (normalised, keys.blind_index(normalised if normalised else "invalid:" + key.strip()[:254]))
-    return cache[key]
+            lookup = "invalid:" + typed.strip()[:254]
+        cache[typed] = current_app.extensions["keys"].blind_index(lookup)
+    return cache[typed]
 
 
 def account_key(field: str) -> Callable[[], str]:
     """Rate-limit key for the account named in a form field, as a blind index (no address in storage)."""
 
     def key() -> str:
-        return "account:" + email_identity(request.form.get(field))[1]
+        return "account:" + email_index(request.form.get(field))
 
     return key
 
