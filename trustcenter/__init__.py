@@ -98,6 +98,9 @@ def _init_extensions(app: Flask) -> None:
     from trustcenter.db import prepare_engine
     from trustcenter.extensions import SESSION_INFO, csrf, db, htmx, protect_unsafe_methods
 
+    from trustcenter.request_guard import init_request_guard
+
+    init_request_guard(app)
     db.init_app(app)
     with app.app_context():
         prepare_engine(db.engine)

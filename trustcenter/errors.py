@@ -1,10 +1,10 @@
-"""Error pages in the site's design, and the request-size guard."""
+"""Error pages in the site's design."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, current_app, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadHost, HTTPException
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Check the form or link and try again."),
@@ -14,6 +14,7 @@ MESSAGES = {
     413: ("Too large", "What you sent is larger than we accept. Send something smaller."),
     414: ("Address too long", "The address or search is longer than we accept. Shorten it and try again."),
     409: ("Changed meanwhile", "This record changed while you were working on it. Reload the page and try again."),
+    415: ("Form data only", "This address accepts the data of its web form only. Send the form from the page."),
     429: ("Too many attempts", "Please wait a minute before trying again."),
     500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
 }
@@ -30,10 +31,23 @@ def render_error(status: int) -> Response:
 
 
 def handle_http_error(error: HTTPException) -> Response:
+    if isinstance(request.routing_exception, BadHost):
+        return bad_host_page()
     response = render_error(error.code or 500)
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
+
+
+def bad_host_page() -> Response:
+    """A Host header no URL can be built from: the site's pages (every link in them) cannot render.
+
+    One log line per request, and a plain page that builds no URL.
+    """
+    current_app.logger.warning("bad Host header refused on %s %r", request.method, request.path)
+    title, message = MESSAGES[400]
+    body = f"<!doctype html><html lang=\"en\"><title>{title}</title><h1>{title}</h1><p>{message}</p></html>"
+    return Response(body, status=400, mimetype="text/html")
 
 
 def handle_stale_write(error: StaleDataError) -> Response:
@@ -47,13 +61,7 @@ def handle_unexpected_error(error: Exception) -> Response:
     return render_error(500)
 
 
-def reject_oversized_query() -> None:
-    if len(request.environ.get("QUERY_STRING", "")) > current_app.config["MAX_QUERY_LENGTH"]:
-        abort(414)
-
-
 def init_errors(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(StaleDataError, handle_stale_write)
     app.register_error_handler(Exception, handle_unexpected_error)
-    app.before_request(reject_oversized_query)
