@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
@@ -12,42 +10,26 @@ from trustcenter.accounts.roles import PROVIDER_ROLES
 from trustcenter.extensions import db
 from trustcenter.htmx import render
 from trustcenter.staff import service
+from trustcenter.staff.forms import AuditFilterForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 PAGE_SIZE = 50
 
 
-def _date(name: str) -> dt.datetime | None:
-    """A yyyy-mm-dd query parameter as a UTC datetime; anything else is ignored."""
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return dt.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
-    except ValueError:
-        return None
-
-
-def _int(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
-
-
 @bp.get("/audit")
 @roles_required(*PROVIDER_ROLES)
 def audit_log() -> Response:
-    session = db.session()
-    filters = {
-        "action": request.args.get("action", "").strip()[:64] or None,
-        "since": _date("since"),
-        "until": _date("until"),
-    }
-    if filters["until"]:
-        filters["until"] += dt.timedelta(days=1)  # inclusive of the whole day
-    entries, has_more = service.browse_audit_log(session, current_user, request.remote_addr, filters,
-                                                 before_id=_int("before"), page_size=PAGE_SIZE)
-    return render("staff/audit.html", block="rows", entries=entries, has_more=has_more,
-                  next_before=entries[-1].id if entries else None, args=request.args)
+    filters = AuditFilterForm(request.args)
+    if not filters.validate():
+        response = render("staff/audit.html", block="rows", filters=filters, entries=[], has_more=False)
+        response.status_code = 400
+        return response
+    entries, has_more = service.browse_audit_log(db.session(), current_user, request.remote_addr,
+                                                 filters.search_filters(), before_id=filters.before.data,
+                                                 page_size=PAGE_SIZE)
+    older = filters.query_for(before=entries[-1].id) if has_more else None
+    return render("staff/audit.html", block="rows", filters=filters, entries=entries, has_more=has_more,
+                  older=older)
 
 
 @bp.get("/customers")
