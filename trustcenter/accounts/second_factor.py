@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from trustcenter.accounts import mfa, service
 from trustcenter.accounts.models import RecoveryCode, User
@@ -50,26 +51,44 @@ def regenerate_recovery_codes(session: Session, user: User, send: Mailer, ip: st
 
 
 def verify(session: Session, user: User, code: str, ip: str | None) -> bool:
-    """Accept a fresh TOTP code or an unused recovery code, once each."""
+    """Accept a fresh TOTP code or an unused recovery code, once each, even when sent twice at once."""
     if not user.totp_enabled or not user.totp_secret:
         return False
     step = mfa.matching_step(user.totp_secret, code, user.totp_last_step)
-    if step is not None:
-        user.totp_last_step = step
+    if step is not None and claim_time_step(session, user, step):
         session.commit()
         return True
-    wanted = mfa.hash_recovery_code(user.id, code)
-    recovery = session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id,
-                                                          RecoveryCode.code_hash == wanted,
-                                                          RecoveryCode.used_at.is_(None))).first()
-    if recovery is not None:
-        recovery.used_at = utcnow()
+    if step is None and claim_recovery_code(session, user, code):
         service.record(session, Actor(user, ip), "mfa.recovery_code_used", user)
         session.commit()
         return True
     service.record(session, Actor(user, ip), "login.failure", user, reason="bad second factor")
     session.commit()
     return False
+
+
+def claim_time_step(session: Session, user: User, step: int) -> bool:
+    """Record `step` as used, in one conditional UPDATE: of two requests with one code, only one changes the row.
+
+    Reading the last step and then writing it would let both pass; the database
+    decides instead (PostgreSQL re-checks the condition after the row lock,
+    SQLite serialises writers).
+    """
+    claimed = session.execute(update(User).where(User.id == user.id, User.totp_last_step < step)
+                              .values(totp_last_step=step), execution_options={"synchronize_session": False})
+    if claimed.rowcount != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)  # what the row now holds, without another write
+    return True
+
+
+def claim_recovery_code(session: Session, user: User, code: str) -> bool:
+    """Mark the matching unused recovery code used, in one conditional UPDATE (one row, or refused)."""
+    unused = (RecoveryCode.user_id == user.id, RecoveryCode.code_hash == mfa.hash_recovery_code(user.id, code),
+              RecoveryCode.used_at.is_(None))
+    claimed = session.execute(update(RecoveryCode).where(*unused).values(used_at=utcnow()),
+                              execution_options={"synchronize_session": False})
+    return claimed.rowcount == 1
 
 
 def remaining_recovery_codes(session: Session, user: User) -> int:
