@@ -18,7 +18,6 @@ import pytest
 from tests.conftest import PROJECT_ROOT, csrf_token_from
 
 BIN = Path(sys.executable).parent
-PASSWORD = "a long production passphrase"
 
 
 def production_env(databases, tmp_path: Path, smtp_port: int) -> dict[str, str]:

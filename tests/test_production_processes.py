@@ -13,6 +13,8 @@ import re
 from tests.processes import BIN, Browser, cli, process, production_env, wait_for_mail, web
 from tests.smtp import free_port
 
+PASSWORD = "a long production passphrase"
+
 
 def test_invitations_and_resets_in_production_processes_with_cold_keys(databases, tmp_path, smtp_server, app):
     env = production_env(databases, tmp_path, smtp_server.port)
