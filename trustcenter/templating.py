@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, url_for
+from jinja2 import select_autoescape
 from markupsafe import Markup
 
 from trustcenter.faq.current import current_content
@@ -31,6 +32,9 @@ def _static_hash(filename: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "missing"
 
 
+# Flask's own list plus Atom feeds; strings rendered from code are escaped too, as Flask does.
+AUTOESCAPED_EXTENSIONS = ("html", "htm", "xml", "xhtml", "svg", "atom")
+
 NAVIGATION = (
     ("public.home", "Overview"),
     ("faq.index", "FAQ"),
@@ -46,11 +50,6 @@ def rfc3339(value: dt.datetime | dt.date) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def reject_keys(mapping: dict[str, Any], *keys: str) -> dict[str, Any]:
-    """A copy of `mapping` without `keys`, for building pagination links."""
-    return {k: v for k, v in mapping.items() if k not in keys}
 
 
 def cached_fragment(key: str, cacheable: bool = True, caller: Callable[[], str] | None = None) -> Markup:
@@ -87,6 +86,7 @@ def init_templating(app: Flask) -> None:
     app.add_template_global(cached_fragment)
     app.context_processor(template_globals)
     app.add_template_filter(rfc3339)
-    app.add_template_filter(reject_keys)
+    # Flask autoescapes only HTML-like names; feeds are XML too, so a name like "A & B" stays well-formed.
+    app.jinja_env.autoescape = select_autoescape(AUTOESCAPED_EXTENSIONS)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -62,8 +62,12 @@ def changelog() -> Response:
 @bp.get("/changelog.atom", endpoint="feed")
 @public
 def feed() -> Response:
+    # Each entry's HTML is rendered to a plain string first, so the autoescaped feed escapes it
+    # exactly once more as XML text: readers then show user text as text, never as live markup.
     entries = service.changelog(db.session(), limit=20)
-    body = render_template("faq/changelog.atom", entries=entries, content=current_content())
+    entry_html = {e.version.id: render_template("faq/feed_entry.html", entry=e) for e in entries}
+    body = render_template("faq/changelog.atom", entries=entries, entry_html=entry_html,
+                           content=current_content())
     response = make_response(body)
     response.mimetype = "application/atom+xml"
     return response
