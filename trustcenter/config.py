@@ -44,6 +44,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRUST_PROXY", False, bool),
     Setting("MAX_CONTENT_LENGTH", 1024 * 1024, int),
     Setting("MAX_QUERY_LENGTH", 2048, int),
+    # Invitations an organisation may have waiting to be accepted (docs/operations.md).
+    Setting("MAX_PENDING_INVITATIONS", 25, int),
     Setting("SESSION_IDLE_MINUTES", 30, int),
     Setting("SESSION_ABSOLUTE_HOURS", 12, int),
     Setting("REDIS_URL", None),

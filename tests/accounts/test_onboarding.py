@@ -48,7 +48,7 @@ def test_customer_admin_invites_a_colleague_who_joins(app, auth, client, people)
     assert response.status_code == 303
     assert b"new.colleague" not in session_cookie_contents(app, client)  # the flash message names nobody
     [mail] = [m for m in outbox(app) if m.recipient == "new.colleague@a.example"]
-    assert "invited you to join Tenant A Ltd" in mail.text_body and "<a href" in mail.html_body
+    assert "invited to join Tenant A Ltd" in mail.text_body and "<a href" in mail.html_body
     path = link_in(mail)
     client.post("/account/logout", data={"csrf_token": csrf_token_from(client.get("/account/").get_data(as_text=True))})
     form = client.get(path)

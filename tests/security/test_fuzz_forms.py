@@ -20,18 +20,23 @@ def post_form(client, page: str, action: str, data: dict):
     return client.post(action, data={**data, "csrf_token": token})
 
 
+def expected(statuses: tuple[int, ...], *values: str) -> tuple[int, ...]:
+    """A NUL anywhere in a form is refused whole (400) before any view sees it; otherwise `statuses`."""
+    return (400,) if any("\x00" in value for value in values) else statuses
+
+
 @FUZZ
 @given(email=text, password=text)
 def test_login_form(client, people, email, password):
     response = post_form(client, "/account/login", "/account/login", {"email": email, "password": password})
-    assert response.status_code in (303, 422, 429)
+    assert response.status_code in expected((303, 422, 429), email, password)
 
 
 @FUZZ
 @given(email=text)
 def test_reset_form(client, email):
     response = post_form(client, "/account/reset", "/account/reset", {"email": email})
-    assert response.status_code in (200, 429)
+    assert response.status_code in expected((200, 429), email)
 
 
 @FUZZ
@@ -41,7 +46,7 @@ def test_profile_form(app, auth, client, people, first, country, address):
         auth.login(people["a_member"])
     response = post_form(client, "/account/profile", "/account/profile",
                          {"first_name": first, "country": country, "address": address})
-    assert response.status_code in (200, 303)
+    assert response.status_code in expected((200, 303), first, country, address)
     with app.app_context():
         user = db.session().get(User, people["a_member"].user_id)
         stored = (user.first_name, user.country, user.address)
@@ -61,7 +66,7 @@ def test_invite_form(app, auth, client, people, email, role):
         before = db.session().scalar(select(func.count()).select_from(User))
         db.session.remove()
     response = post_form(client, "/account/team", "/account/team", {"email": email, "role": role})
-    assert response.status_code in (200, 303)
+    assert response.status_code in expected((200, 303), email)
     with app.app_context():
         after = db.session().scalar(select(func.count()).select_from(User))
         roles = set(db.session().scalars(select(User.role).where(User.org_id == people["a_admin"].org_id)))
@@ -77,7 +82,7 @@ def test_second_factor_form(client, people, code):
         post_form(client, "/account/login", "/account/login", {"email": people["staff"].email,
                                                                "password": people["staff"].password})
     response = post_form(client, "/account/login/verify", "/account/login/verify", {"code": code})
-    assert response.status_code in (303, 422, 429)
+    assert response.status_code in expected((303, 422, 429), code)
 
 
 @FUZZ
@@ -85,4 +90,4 @@ def test_second_factor_form(client, people, code):
 def test_accept_invitation_form(client, first, last, password):
     response = post_form(client, "/account/login", "/account/invitation/not-a-token", {
         "first_name": first, "last_name": last, "password": password})
-    assert response.status_code == 410
+    assert response.status_code in expected((410,), first, last, password)

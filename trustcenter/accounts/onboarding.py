@@ -6,11 +6,11 @@ import datetime as dt
 import logging
 from typing import Callable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from trustcenter.accounts import service
-from trustcenter.accounts.models import Organisation, ResetRequest, User
+from trustcenter.accounts.models import AccountToken, Organisation, ResetRequest, User
 from trustcenter.accounts.roles import INVITABLE_BY, Role
 from trustcenter.accounts.service import INVITE_TTL, RESET_TTL, AccountError, Actor
 from trustcenter.crypto import CryptoError
@@ -21,9 +21,17 @@ Mailer = Callable[..., None]
 log = logging.getLogger(__name__)
 
 
+DEFAULT_MAX_PENDING_INVITATIONS = 25
+
+
 def invite(session: Session, inviter: User, org: Organisation, email: str, role: Role | str,
-           send: Mailer, ip: str | None) -> None:
-    """Invite a colleague. An address that already has an account gets a note instead of a link."""
+           send: Mailer, ip: str | None, max_pending: int = DEFAULT_MAX_PENDING_INVITATIONS) -> None:
+    """Invite a colleague. An address that already has an account gets a note instead of a link.
+
+    The mail names the organisation and the inviter's own address, never text a
+    user typed (a first name could carry a lure), and an organisation holds at
+    most `max_pending` invitations that can still be accepted.
+    """
     role = Role(role)
     if role not in INVITABLE_BY.get(inviter.role_enum, frozenset()):
         raise AccountError(f"You cannot invite someone as {role.label}.")
@@ -33,18 +41,29 @@ def invite(session: Session, inviter: User, org: Organisation, email: str, role:
     index = service.email_index(session, email)  # once for the lookup and the new account
     existing = [u for u in service.users_with_email(session, index=index) if u.org_id == org.id]
     if existing and existing[0].status != "invited":
-        send(session, email, "already_member", org_name=org.name, inviter=inviter.display_name)
+        send(session, email, "already_member", org_name=org.name, inviter_email=inviter.email)
         service.record(session, Actor(inviter, ip), "invitation.existing_member", existing[0])
         session.commit()
         return
+    if not existing and pending_invitations(session, org) >= max_pending:
+        raise AccountError(f"{max_pending} invitations are waiting to be accepted. Wait until some are accepted "
+                           f"or expire (after {INVITE_TTL.days} days) before inviting more people.")
     invitee = existing[0] if existing else service.create_user(session, org, email, role, status="invited",
                                                                index=index)
     invitee.role = role.value
     token = service.issue_token(session, invitee, "invite", INVITE_TTL)
-    send(session, email, "invitation", token=token, org_name=org.name, inviter=inviter.display_name,
+    send(session, email, "invitation", token=token, org_name=org.name, inviter_email=inviter.email,
          role=role.label, days=INVITE_TTL.days)
     service.record(session, Actor(inviter, ip), "invitation.sent", invitee, role=role.value)
     session.commit()
+
+
+def pending_invitations(session: Session, org: Organisation) -> int:
+    """Invitations to `org` whose link still works."""
+    live = (select(func.count(func.distinct(User.id))).join(AccountToken, AccountToken.user_id == User.id)
+            .where(User.org_id == org.id, User.status == "invited", AccountToken.purpose == "invite",
+                   AccountToken.used_at.is_(None), AccountToken.expires_at > utcnow()))
+    return session.scalar(live) or 0
 
 
 def accept_invitation(session: Session, raw_token: str, first_name: str, last_name: str, password: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -13,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from limits import parse
 
 from trustcenter.access import password_verified, public, roles_required, signed_in
 from trustcenter.accounts import mfa, onboarding, second_factor, service
@@ -36,7 +38,7 @@ from trustcenter.accounts.sessions import (
     sign_out,
     start_session,
 )
-from trustcenter.accounts.throttle import account_key, email_index, throttled
+from trustcenter.accounts.throttle import account_key, email_index, limited, throttled
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
@@ -232,12 +234,15 @@ def mfa_disable() -> Response:
 
 @bp.route("/team", methods=["GET", "POST"])
 @roles_required(Role.CUSTOMER_ADMIN)
+# Each invitation mails someone outside: a cap per inviter and per organisation keeps this from being a relay.
+@limited([("inviter", parse("20 per hour"), lambda: current_user.get_id()),
+          ("organisation", parse("60 per day"), lambda: current_user.org_id)])
 def team() -> Response | str:
     form = InviteForm()
     if form.validate_on_submit():
         try:
             onboarding.invite(db.session(), current_user, current_user.org, form.email.data, form.role.data,
-                              send, client_ip())
+                              send, client_ip(), max_pending=current_app.config["MAX_PENDING_INVITATIONS"])
         except AccountError as error:
             form.email.errors.append(str(error))
         else:

@@ -1,4 +1,4 @@
-"""Throttling of sign-in, reset and second-factor attempts, per source address and per account.
+"""Throttling of sign-in, reset and second-factor attempts (per source address and per account) and of invitations.
 
 Three limits: per source address (IPv6 by its /64); strict per account *from
 one address* (one source's guessing budget against one account); and a much
@@ -85,13 +85,21 @@ def source_address() -> str:
     return str(ip)
 
 
+Rule = tuple[str, RateLimitItem, Callable[[], Any]]  # name, limit, and who is counted
+
+
 def throttled(per_address: str, per_account_from_address: str, key: Callable[[], Any],
               per_account: str | None = None) -> Callable[[F], F]:
-    """Check the limits on POSTs of the decorated view; a breach answers 429."""
-    rules = [("address", parse(per_address), lambda: source_address()),
-             ("account-from", parse(per_account_from_address), lambda: f"{key()}|from:{source_address()}")]
+    """Limit guessing on the decorated view's POSTs: per source, per account from it, per account overall."""
+    rules: list[Rule] = [("address", parse(per_address), source_address),
+                         ("account-from", parse(per_account_from_address), lambda: f"{key()}|from:{source_address()}")]
     if per_account:
         rules.append(("account", parse(per_account), lambda: str(key())))
+    return limited(rules)
+
+
+def limited(rules: list[Rule]) -> Callable[[F], F]:
+    """Check every rule on POSTs of the decorated view; a breach of any answers 429."""
 
     def decorate(view: F) -> F:
         scope = view.__name__
@@ -101,7 +109,7 @@ def throttled(per_address: str, per_account_from_address: str, key: Callable[[],
             if request.method == "POST":
                 throttle: Throttle = current_app.extensions["throttle"]
                 # Every limit counts the attempt, so a breach of one never spares the others.
-                allowed = [throttle.hit(limit, scope, name, identity()) for name, limit, identity in rules]
+                allowed = [throttle.hit(limit, scope, name, str(identity())) for name, limit, identity in rules]
                 if not all(allowed):
                     raise TooManyRequests()
             return view(*args, **kwargs)
