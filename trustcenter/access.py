@@ -7,6 +7,7 @@ one has no rule, and `enforce_declared_access` refuses undeclared views at run t
 
 from __future__ import annotations
 
+import time
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
@@ -18,6 +19,8 @@ from trustcenter.accounts.roles import Role
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
 MFA_SESSION_KEY = "mfa_ok"
+PROOF_SESSION_KEY = "proof_at"  # when this session last proved its person (password or code), epoch seconds
+RECENT_PROOF_SECONDS = 600
 
 
 def public(view: F) -> F:
@@ -65,6 +68,25 @@ def password_verified(view: F) -> F:
 
     guarded.access = "password-verified"  # type: ignore[attr-defined]
     return guarded  # type: ignore[return-value]
+
+
+def recent_proof_required(return_to: str) -> Callable[[F], F]:
+    """Ask for the password or a current code again when the session's last proof is over ten minutes old.
+
+    Put it under `signed_in`. A POST cannot be replayed after the detour, so the
+    person comes back to `return_to` and presses the button again.
+    """
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if time.time() - session.get(PROOF_SESSION_KEY, 0) > RECENT_PROOF_SECONDS:
+                return redirect(url_for("accounts.confirm_identity", next=url_for(return_to)), code=303)
+            return view(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
 
 
 def enforce_declared_access() -> None:

@@ -202,7 +202,8 @@ def test_guessing_spread_over_many_addresses_is_capped_per_account(client, peopl
     assert statuses[:100] == [422] * 100 and statuses[100] == 429
 
 
-def test_staff_without_enrolment_must_enrol_first(app, client, people, session):
+def test_staff_without_enrolment_cannot_enrol_with_the_password_alone(app, client, people, session):
+    """Whoever learns a staff password first must not be able to enrol their own phone."""
     from trustcenter.accounts.models import User
 
     user = session.get(User, people["dpo"].user_id)
@@ -213,7 +214,12 @@ def test_staff_without_enrolment_must_enrol_first(app, client, people, session):
     assert response.location.endswith("/account/security")
     assert client.get("/staff/audit").location.endswith("/account/security")
     page = client.get("/account/security").get_data(as_text=True)
-    assert "<svg" in page and 'role="img"' in page
+    assert 'class="qr"' not in page and 'class="secret"' not in page
+    assert "ask an administrator to send you one" in page
+    client.post("/account/security", data={"code": "123456", "csrf_token": csrf_token_from(page)})
+    session.expire_all()
+    user = session.get(User, people["dpo"].user_id)
+    assert not user.totp_enabled and user.totp_secret is None
 
 
 def test_audit_names_the_subject_type_even_through_the_current_user_proxy(auth, people, session):

@@ -65,6 +65,32 @@ def users_create(email: str, role: str, org_name: str | None, first_name: str, l
     service.record(session, service.Actor(), "user.created", user, role=role)
     session.commit()
     click.echo(f"Created {Role(role).label} {email} in {org.name}.")
+    if user.mfa_required:
+        click.echo(f"Their role requires two-factor authentication: send them an enrolment link with "
+                   f"`trustcenter users enrolment-link {email}`.")
+
+
+@users_group.command("enrolment-link")
+@click.argument("email")
+@with_appcontext
+def users_enrolment_link(email: str) -> None:
+    """Mail EMAIL a one-time link to set up two-factor authentication (staff, DPO, administrators)."""
+    from trustcenter.accounts import identity
+    from trustcenter.accounts.mail import send
+
+    session = db.session()
+    try:
+        accounts = service.active_users_with_email(session, email)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    if not accounts:
+        raise click.ClickException(f"No active account with the address {email}.")
+    for user in accounts:
+        try:
+            identity.issue_enrolment_link(session, user, send, service.Actor())
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Mailed a one-time enrolment link to {email}; it works once, within 24 hours.")
 
 
 @users_group.command("erase")

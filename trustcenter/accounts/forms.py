@@ -36,6 +36,26 @@ class SecondFactorForm(FlaskForm):
     code = StringField("Authentication code", validators=[DataRequired("Enter the code."), Length(max=20)])
 
 
+class ConfirmIdentityForm(FlaskForm):
+    """The password, or a current code from the authenticator app: either proves the person again."""
+
+    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
+    code = StringField("Or a code from your authenticator app", validators=[Optional(), Length(max=20)])
+    next = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:  # noqa: ANN001 - WTForms' signature
+        if not super().validate(extra_validators):
+            return False
+        if not (self.password.data or self.code.data):
+            self.password.errors.append("Enter your password, or a code from your authenticator app.")
+            return False
+        return True
+
+
+class EnrolmentLinkForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password."), Length(max=1024)])
+
+
 class ResetRequestForm(FlaskForm):
     email = EmailField("E-mail address", validators=EMAIL)
 

@@ -16,6 +16,7 @@ SUBJECTS = {
     "password_reset": "Reset your {site.company} trust center password",
     "password_changed": "Your {site.company} trust center password was changed",
     "mfa_changed": "Two-factor authentication changed on your {site.company} account",
+    "enrolment_link": "Set up two-factor authentication for the {site.company} trust center",
 }
 
 

@@ -72,7 +72,7 @@ def accept_invitation(session: Session, raw_token: str, first_name: str, last_na
     user = service.token_user(session, raw_token, "invite")
     if user is None or user.status != "invited":
         raise AccountError("This invitation has expired or has already been used. Ask for a new one.")
-    user.first_name, user.last_name = first_name.strip() or None, last_name.strip() or None
+    user.first_name, user.last_name = (first_name or "").strip() or None, (last_name or "").strip() or None
     service.set_password(session, user, password)  # raises before the token is spent
     service.redeem_token(session, raw_token, "invite")
     user.status = "active"

@@ -16,11 +16,13 @@ from flask import (
 from flask_login import current_user
 from limits import parse
 
-from trustcenter.access import password_verified, public, roles_required, signed_in
-from trustcenter.accounts import mfa, onboarding, second_factor, service
+from trustcenter.access import password_verified, public, recent_proof_required, roles_required, signed_in
+from trustcenter.accounts import identity, mfa, onboarding, second_factor, service
 from trustcenter.accounts.forms import (
     AcceptInvitationForm,
+    ConfirmIdentityForm,
     EnrolForm,
+    EnrolmentLinkForm,
     InviteForm,
     LoginForm,
     NewPasswordForm,
@@ -33,8 +35,11 @@ from trustcenter.accounts.roles import Role
 from trustcenter.accounts.service import AccountError
 from trustcenter.accounts.sessions import (
     PENDING_MFA_KEY,
+    allow_enrolment,
     end_session,
     mark_second_factor_done,
+    may_enrol,
+    note_proof,
     sign_out,
     start_session,
 )
@@ -157,6 +162,8 @@ def accept_invitation(token: str) -> Response | str:
             form.password.errors.append(str(error))
         else:
             start_session(user, second_factor_done=not user.mfa_required)
+            if user.mfa_required:
+                allow_enrolment(user)  # this session, opened by the invitation link, sets up the authenticator
             service.complete_login(db.session(), user, client_ip(), "invitation")
             # Flash messages travel in the signed (readable) session cookie: no personal data in them.
             flash("Welcome. Your account is ready.", "success")
@@ -196,6 +203,8 @@ def mfa_setup() -> Response | str:
     if current_user.totp_enabled:
         remaining = second_factor.remaining_recovery_codes(db.session(), current_user)
         return render_template("accounts/security.html", form=form, remaining=remaining)
+    if not may_enrol(current_user):
+        return render_template("accounts/security.html", form=form, needs_enrolment_link=True)
     secret = second_factor.pending_secret(db.session(), current_user)
     if form.validate_on_submit():
         try:
@@ -216,6 +225,7 @@ def show_recovery_codes(codes: list[str]) -> str:
 
 @bp.post("/security/recovery-codes")
 @signed_in
+@recent_proof_required(return_to="accounts.mfa_setup")
 def regenerate_codes() -> str:
     return show_recovery_codes(second_factor.regenerate_recovery_codes(db.session(), current_user, send,
                                                                        client_ip()))
@@ -223,6 +233,7 @@ def regenerate_codes() -> str:
 
 @bp.post("/security/disable")
 @signed_in
+@recent_proof_required(return_to="accounts.mfa_setup")
 def mfa_disable() -> Response:
     try:
         second_factor.disable(db.session(), current_user, send, client_ip())
@@ -230,6 +241,44 @@ def mfa_disable() -> Response:
     except AccountError as error:
         flash(str(error), "error")
     return see_other("accounts.mfa_setup")
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@signed_in
+@throttled("20 per 10 minutes", "10 per 15 minutes", key=lambda: current_user.get_id(),
+           per_account="10 per 15 minutes")
+def confirm_identity() -> Response | str:
+    """Prove it is still you (password or a current code) before a sensitive change."""
+    form = ConfirmIdentityForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        if identity.reconfirm(db.session(), current_user, form.password.data or "", form.code.data or "",
+                              client_ip()):
+            note_proof()
+            flash("Thank you. You can make the change now.", "success")
+            return redirect(safe_next(form.next.data) or url_for("accounts.mfa_setup"), code=303)
+        form.password.errors.append("That did not match. Enter your password, or the newest code from your app.")
+    return render_template("accounts/confirm.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.route("/enrol/<token>", methods=["GET", "POST"])
+@public
+@throttled("20 per 10 minutes", "10 per 15 minutes", key=lambda: request.view_args.get("token", "")[:64])
+def enrolment_link(token: str) -> Response | str:
+    """An administrator's one-time link: with the password, it opens a session that may set up TOTP."""
+    person = service.token_user(db.session(), token, identity.ENROL)
+    if person is None or person.totp_enabled:
+        return render_template("accounts/link_expired.html", again=None), 410
+    form = EnrolmentLinkForm()
+    if form.validate_on_submit():
+        try:
+            user = identity.open_enrolment_link(db.session(), token, form.password.data, client_ip())
+        except AccountError as error:
+            form.password.errors.append(str(error))
+        else:
+            start_session(user, second_factor_done=False)
+            allow_enrolment(user)
+            return see_other("accounts.mfa_setup")
+    return render_template("accounts/enrolment_link.html", form=form), 200 if request.method == "GET" else 422
 
 
 @bp.route("/team", methods=["GET", "POST"])

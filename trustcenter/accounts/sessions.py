@@ -12,13 +12,15 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload
 
-from trustcenter.access import MFA_SESSION_KEY
+from trustcenter.access import MFA_SESSION_KEY, PROOF_SESSION_KEY
 from trustcenter.accounts import service
 from trustcenter.accounts.models import EndedSession, User
 from trustcenter.extensions import db, login_manager
 from trustcenter.pagecache import is_anonymous_request
 
 PENDING_MFA_KEY = "pending_mfa"
+# The user id whose session may enrol a first authenticator (set by an invitation or an enrolment link).
+ENROLMENT_KEY = "may_enrol"
 
 
 # The viewer, their organisation (nearly every page shows its name) and whether this session was
@@ -50,7 +52,7 @@ def start_session(user: User, second_factor_done: bool) -> None:
     """Replace whatever session the browser had (no fixation) and sign `user` in."""
     session.clear()
     session["sid"] = secrets.token_urlsafe(16)
-    session["login_at"] = session["seen_at"] = int(time.time())
+    session["login_at"] = session["seen_at"] = session[PROOF_SESSION_KEY] = int(time.time())
     session[MFA_SESSION_KEY] = second_factor_done
     session.permanent = True
     login_user(user)
@@ -66,6 +68,22 @@ def mark_second_factor_done() -> None:
     db.session().commit()
     session["sid"] = secrets.token_urlsafe(16)
     session[MFA_SESSION_KEY] = True
+    session.pop(ENROLMENT_KEY, None)
+    note_proof()
+
+
+def note_proof() -> None:
+    """The person just proved who they are (a code, or the password again)."""
+    session[PROOF_SESSION_KEY] = int(time.time())
+
+
+def allow_enrolment(user: User) -> None:
+    session[ENROLMENT_KEY] = user.id
+
+
+def may_enrol(user: User) -> bool:
+    """Anyone may add a second factor of their own accord; those who must have one, only when allowed."""
+    return not user.mfa_required or session.get(ENROLMENT_KEY) == user.id
 
 
 def end_session() -> None:
@@ -119,4 +137,5 @@ def init_sessions(app: Flask) -> None:
     app.before_request(enforce_timeouts)
 
 
-__all__ = ["current_user", "end_session", "init_sessions", "mark_second_factor_done", "sign_out", "start_session"]
+__all__ = ["allow_enrolment", "current_user", "end_session", "init_sessions", "mark_second_factor_done", "may_enrol",
+           "note_proof", "sign_out", "start_session"]
