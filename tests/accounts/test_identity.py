@@ -6,7 +6,7 @@ import re
 import time
 
 import pyotp
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.accounts.test_onboarding import link_in, outbox
 from tests.conftest import PASSWORD, csrf_token_from

@@ -114,6 +114,7 @@ def _record_or_warn(action: str, details: dict[str, object]) -> None:
     try:
         record(session, action, actor_label="system", details={"via": "cli", **details})
         session.commit()
-    except (SQLAlchemyError, AuditLogError) as error:
+    # TypeError, ValueError: a head row corrupted to another type (SQLite allows it) trips the service up.
+    except (SQLAlchemyError, AuditLogError, TypeError, ValueError) as error:
         session.rollback()
         click.echo(f"Warning: could not record {action} in the audit log: {type(error).__name__}", err=True)

@@ -6,26 +6,25 @@ key but no data key, so it still works after the audit data key is shredded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from trustcenter.audit import chain
-from trustcenter.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from trustcenter.audit.service import HEAD_ID, AuditLogError
-
-ENTRY_COLUMNS = (
-    AuditEntry.id, AuditEntry.at, AuditEntry.actor_id, AuditEntry.actor_label, AuditEntry.action,
-    AuditEntry.subject_type, AuditEntry.subject_id, AuditEntry.org_id, AuditEntry.details_sealed,
-    AuditEntry.prev_hash, AuditEntry.hash,
-)
-# Columns, not objects: the identity map could hand back rows as they were before someone edited them.
-CHECKPOINT_COLUMNS = (
-    AuditCheckpoint.id, AuditCheckpoint.upto_id, AuditCheckpoint.upto_hash, AuditCheckpoint.purged_count,
-    AuditCheckpoint.created_at, AuditCheckpoint.signature,
+from trustcenter.audit.stored import (
+    CHECKPOINTS,
+    ENTRIES,
+    HEAD,
+    CorruptRow,
+    StoredCheckpoint,
+    StoredEntry,
+    StoredHead,
+    raw_rows,
+    shown,
 )
 
 
@@ -85,6 +84,8 @@ def verify(session: Session, verify_key: Ed25519PublicKey, batch_size: int = 100
     back, except one: deleting the newest entries and putting back an older
     head row (from a backup, say) leaves an intact, shorter log. A `witness`
     kept outside the database catches that: the log must still hold that entry.
+    A row holding what the service never writes (a NULL, a value of another
+    type, a timestamp that does not parse) is reported as corrupt, not raised.
     """
     cursor = _anchor(session, verify_key)
     if isinstance(cursor, VerifyResult):
@@ -92,13 +93,13 @@ def verify(session: Session, verify_key: Ed25519PublicKey, batch_size: int = 100
     start = cursor.next_id
     # A witness of the entry the latest checkpoint ends with is compared with the checkpoint's hash.
     witnessed_hash = cursor.prev_hash if witness and witness.entry_id == start - 1 else None
-    for row in _rows(session, batch_size):
-        problem = _check_entry(row, cursor)
-        if problem is not None:
-            return cursor.broken(*problem)
-        if witness is not None and row.id == witness.entry_id:
-            witnessed_hash = row.hash
-        cursor.next_id, cursor.prev_hash, cursor.checked = row.id + 1, row.hash, cursor.checked + 1
+    for raw in _entry_rows(session, batch_size):
+        entry = _check_entry(raw, cursor)
+        if not isinstance(entry, StoredEntry):
+            return cursor.broken(*entry)
+        if witness is not None and entry.id == witness.entry_id:
+            witnessed_hash = entry.hash
+        cursor.next_id, cursor.prev_hash, cursor.checked = entry.id + 1, entry.hash, cursor.checked + 1
     result = _check_head(session, verify_key, cursor)
     if witness is None or not result.ok:
         return result
@@ -122,7 +123,13 @@ def _check_witness(witness: Witness, walked_hash: str | None, start: int, cursor
 def _anchor(session: Session, verify_key: Ed25519PublicKey) -> _Cursor | VerifyResult:
     """Check the checkpoints' chained signatures; the entries must continue from the latest one."""
     cursor, prev_signature = _Cursor(1, chain.GENESIS_HASH), ""
-    for point in session.execute(select(*CHECKPOINT_COLUMNS).order_by(AuditCheckpoint.id)):
+    for raw in raw_rows(session, CHECKPOINTS):
+        try:
+            point = StoredCheckpoint.read(raw)
+        except CorruptRow as error:
+            # Blame the first entry the checkpoint should anchor, as for a bad signature, if that much is readable.
+            blamed = raw["upto_id"] + 1 if isinstance(raw["upto_id"], int) else cursor.next_id
+            return cursor.broken(blamed, f"checkpoint {shown(raw['id'])} is corrupt: {error}")
         message = chain.checkpoint_message(point.upto_id, point.upto_hash, point.purged_count,
                                            point.created_at, prev_signature)
         if not chain.signature_valid(verify_key, point.signature, message):
@@ -134,42 +141,54 @@ def _anchor(session: Session, verify_key: Ed25519PublicKey) -> _Cursor | VerifyR
     return cursor
 
 
-def _rows(session: Session, batch_size: int) -> Iterator[Row[Any]]:
-    """Entries in id order as plain rows, a batch at a time (keyset), so memory stays flat."""
+def _entry_rows(session: Session, batch_size: int) -> Iterator[dict[str, Any]]:
+    """Entries in id order as stored, a batch at a time (keyset), so memory stays flat."""
     after: int | None = None
     while True:
-        query = select(*ENTRY_COLUMNS).order_by(AuditEntry.id).limit(batch_size)
-        if after is not None:
-            query = query.where(AuditEntry.id > after)
-        rows = session.execute(query).all()
+        rows = raw_rows(session, ENTRIES, *([] if after is None else [ENTRIES.c.id > after]), limit=batch_size)
         yield from rows
         if len(rows) < batch_size:
             return
-        after = rows[-1].id
+        after = rows[-1]["id"]  # the walk only asks for more after accepting every row, so this is a number
 
 
-def _check_entry(row: Any, cursor: _Cursor) -> tuple[int, str] | None:
-    """The entry id to blame and why, or None when the entry continues the chain."""
-    if row.id < cursor.next_id:
-        return row.id, f"entry {row.id} lies before the start of the chain (entry {cursor.next_id}): inserted"
-    if row.id > cursor.next_id:
-        missing = (f"entry {cursor.next_id} is" if row.id == cursor.next_id + 1
-                   else f"entries {cursor.next_id}-{row.id - 1} are")
-        return cursor.next_id, f"{missing} missing: deleted (the next entry present is {row.id})"
-    if chain.entry_hash(row) != row.hash:
-        return row.id, "its content no longer matches its hash: altered"
-    if row.prev_hash != cursor.prev_hash:
-        return row.id, f"it does not link to entry {row.id - 1}: one of them was rewritten"
-    return None
+def _check_entry(raw: Mapping[str, Any], cursor: _Cursor) -> StoredEntry | tuple[int, str]:
+    """The entry when it continues the chain; else the entry id to blame and why."""
+    entry_id = raw["id"]
+    if not isinstance(entry_id, int):
+        return cursor.next_id, (f"the entry after entry {cursor.next_id - 1} has the id {shown(entry_id)}, "
+                                "not a whole number: corrupt")
+    if entry_id != cursor.next_id:
+        return _out_of_sequence(entry_id, cursor)
+    try:
+        entry = StoredEntry.read(raw)
+    except CorruptRow as error:
+        return entry_id, f"it is corrupt: {error}"
+    if chain.entry_hash(entry) != entry.hash:
+        return entry_id, "its content no longer matches its hash: altered"
+    if entry.prev_hash != cursor.prev_hash:
+        return entry_id, f"it does not link to entry {entry_id - 1}: one of them was rewritten"
+    return entry
+
+
+def _out_of_sequence(entry_id: int, cursor: _Cursor) -> tuple[int, str]:
+    if entry_id < cursor.next_id:
+        return entry_id, f"entry {entry_id} lies before the start of the chain (entry {cursor.next_id}): inserted"
+    missing = (f"entry {cursor.next_id} is" if entry_id == cursor.next_id + 1
+               else f"entries {cursor.next_id}-{entry_id - 1} are")
+    return cursor.next_id, f"{missing} missing: deleted (the next entry present is {entry_id})"
 
 
 def _check_head(session: Session, verify_key: Ed25519PublicKey, cursor: _Cursor) -> VerifyResult:
     """The signed head must name the last entry walked: catches tail truncation and appended forgeries."""
     last_id = cursor.next_id - 1
-    head = session.execute(select(AuditHead.last_id, AuditHead.last_hash, AuditHead.signature)
-                           .where(AuditHead.id == HEAD_ID)).first()
-    if head is None:
+    rows = raw_rows(session, HEAD, HEAD.c.id == HEAD_ID)
+    if not rows:
         return VerifyResult(True, 0) if last_id == 0 else cursor.broken(last_id, "the head row is missing")
+    try:
+        head = StoredHead.read(rows[0])
+    except CorruptRow as error:
+        return cursor.broken(max(last_id, 1), f"the head row is corrupt: {error}")
     if not chain.signature_valid(verify_key, head.signature, chain.head_message(head.last_id, head.last_hash)):
         return cursor.broken(max(last_id, 1), "the head's signature is invalid: the head was edited "
                              "or the chain rewritten")
