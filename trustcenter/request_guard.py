@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from flask import Flask, abort, current_app, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 FORM_ENCODINGS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -30,7 +31,10 @@ def check_request() -> None:
         abort(415)
     try:
         form = request.form
-    except OSError:  # the server could not read the body: bad chunk sizes, a truncated stream
+    except HTTPException:  # too large, and the like: already a clear answer
+        raise
+    except Exception:  # noqa: BLE001 - each server raises its own types for a body it cannot read
+        # (bad chunk sizes, a stream cut short: OSError from Werkzeug's server, ParseException from gunicorn's)
         abort(400)
     if contains_nul(form):
         abort(400)
