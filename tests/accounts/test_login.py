@@ -247,3 +247,28 @@ def test_retention_purge_forgets_sign_outs_whose_cookies_have_expired(app, runne
     assert "Purged 1 sign-out records of expired sessions" in result.output, result.output
     session.expire_all()
     assert session.scalars(select(EndedSession.sid_hash)).all() == ["b" * 64]
+
+
+def test_a_browser_that_signed_in_before_is_not_locked_out_by_guessing_from_many_networks(app, client, people):
+    """OWASP's device cookies: the overall per-account cap spares browsers the person already used."""
+    victim, token = people["b_member"], login_page_token(client)
+    assert attempt_from(client, "198.51.100.7", victim.email, PASSWORD, token) == 303  # earlier, on this browser
+    client.post("/account/logout", data={"csrf_token": csrf_token_from(client.get("/account/").get_data(as_text=True))})
+    attacker = app.test_client()
+    attacker_token = login_page_token(attacker)
+    statuses = [attempt_from(attacker, f"10.0.{n // 250}.{n % 250}", victim.email, "wrong guess!!", attacker_token)
+                for n in range(101)]
+    assert statuses[100] == 429  # the account is capped for browsers without its device cookie
+    assert attempt_from(attacker, "192.0.2.50", victim.email, PASSWORD, attacker_token) == 429  # a new browser
+    token = login_page_token(client)
+    assert attempt_from(client, "192.0.2.51", victim.email, PASSWORD, token) == 303  # the person's own browser
+
+
+def test_a_device_cookie_is_worth_nothing_for_another_account(app, client, people):
+    token = login_page_token(client)
+    assert attempt_from(client, "198.51.100.7", people["a_member"].email, PASSWORD, token) == 303
+    client.post("/account/logout", data={"csrf_token": csrf_token_from(client.get("/account/").get_data(as_text=True))})
+    token = login_page_token(client)
+    statuses = [attempt_from(client, f"10.0.{n // 250}.{n % 250}", people["b_member"].email, "wrong guess!!", token)
+                for n in range(101)]
+    assert statuses[100] == 429

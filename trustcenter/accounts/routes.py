@@ -43,7 +43,7 @@ from trustcenter.accounts.sessions import (
     sign_out,
     start_session,
 )
-from trustcenter.accounts.throttle import account_key, email_index, limited, throttled
+from trustcenter.accounts.throttle import account_key, account_of, email_index, limited, remember_device, throttled
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
@@ -80,7 +80,8 @@ def login() -> Response | str:
             if user.mfa_required:
                 flash("Your role requires two-factor authentication. Set it up to continue.", "info")
                 return see_other("accounts.mfa_setup")
-            return redirect(safe_next(form.next.data) or url_for("accounts.home"), code=303)
+            return remember_device(redirect(safe_next(form.next.data) or url_for("accounts.home"), code=303),
+                                   account_of(user.email))
     return render_template("accounts/login.html", form=form), 200 if request.method == "GET" else 422
 
 
@@ -97,7 +98,8 @@ def login_verify() -> Response | str:
         if second_factor.verify(db.session(), current_user, form.code.data, client_ip()):
             mark_second_factor_done()
             service.complete_login(db.session(), current_user, client_ip(), "password+totp")
-            return redirect(session.pop(PENDING_MFA_KEY, None) or url_for("accounts.home"), code=303)
+            return remember_device(redirect(session.pop(PENDING_MFA_KEY, None) or url_for("accounts.home"), code=303),
+                                   account_of(current_user.email))
         form.code.errors.append("That code is not valid. Use the newest code from your app, or a recovery code.")
     return render_template("accounts/verify.html", form=form), 200 if request.method == "GET" else 422
 

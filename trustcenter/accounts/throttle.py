@@ -4,8 +4,10 @@ Three limits: per source address (IPv6 by its /64); strict per account *from
 one address* (one source's guessing budget against one account); and a much
 looser one per account from all addresses together, against guessing spread
 over many. The strict one never counts other sources' failures, so a few from
-elsewhere do not lock the account holder out; only guessing from many networks
-reaches the loose one, and its short window lifts minutes after it stops.
+elsewhere do not lock the account holder out. Guessing from many networks can
+reach the loose one; a browser that has signed in to the account before carries
+a signed device cookie and is exempt from it, so such an attack locks out only
+browsers the person never used (OWASP's "device cookies").
 
 Counting uses the `limits` library (Flask-Limiter's engine) directly, with a
 storage of the application's own (memory, or Redis when several processes
@@ -18,7 +20,8 @@ import ipaddress
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
+from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -66,9 +69,13 @@ def account_key(field: str) -> Callable[[], str]:
     """Rate-limit key for the account named in a form field, as a blind index (no address in storage)."""
 
     def key() -> str:
-        return "account:" + email_index(request.form.get(field))
+        return account_of(request.form.get(field))
 
     return key
+
+
+def account_of(address: str | None) -> str:
+    return "account:" + email_index(address)
 
 
 def source_address() -> str:
@@ -85,16 +92,44 @@ def source_address() -> str:
     return str(ip)
 
 
-Rule = tuple[str, RateLimitItem, Callable[[], Any]]  # name, limit, and who is counted
+Rule = tuple[str, RateLimitItem, Callable[[], Any]]  # name, limit, and who is counted (None: nobody)
+DEVICE_COOKIE = "tc_device"
+DEVICE_DAYS = 180
+
+
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="trustcenter.device")
+
+
+def remember_device(response: Response, key: str) -> Response:
+    """Mark this browser as one that signed in to the account `key` (an `account_key` value)."""
+    response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(key), max_age=DEVICE_DAYS * 86400,
+                        path="/account/", secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
+                        samesite="Lax")
+    return response
+
+
+def known_device(key: str) -> bool:
+    """True when the browser carries a valid device cookie for the account `key`."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie or len(cookie) > 400:
+        return False
+    try:
+        return _device_signer().loads(cookie, max_age=DEVICE_DAYS * 86400) == key
+    except BadData:
+        return False
 
 
 def throttled(per_address: str, per_account_from_address: str, key: Callable[[], Any],
               per_account: str | None = None) -> Callable[[F], F]:
-    """Limit guessing on the decorated view's POSTs: per source, per account from it, per account overall."""
+    """Limit guessing on the decorated view's POSTs: per source, per account from it, per account overall.
+
+    A browser with this account's device cookie is not counted against the overall limit.
+    """
     rules: list[Rule] = [("address", parse(per_address), source_address),
                          ("account-from", parse(per_account_from_address), lambda: f"{key()}|from:{source_address()}")]
     if per_account:
-        rules.append(("account", parse(per_account), lambda: str(key())))
+        rules.append(("account", parse(per_account), lambda: None if known_device(str(key())) else str(key())))
     return limited(rules)
 
 
@@ -109,7 +144,8 @@ def limited(rules: list[Rule]) -> Callable[[F], F]:
             if request.method == "POST":
                 throttle: Throttle = current_app.extensions["throttle"]
                 # Every limit counts the attempt, so a breach of one never spares the others.
-                allowed = [throttle.hit(limit, scope, name, str(identity())) for name, limit, identity in rules]
+                counted = ((name, limit, identity()) for name, limit, identity in rules)
+                allowed = [throttle.hit(limit, scope, name, str(who)) for name, limit, who in counted if who is not None]
                 if not all(allowed):
                     raise TooManyRequests()
             return view(*args, **kwargs)
