@@ -20,7 +20,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
 MFA_SESSION_KEY = "mfa_ok"
 PROOF_SESSION_KEY = "proof_at"  # when this session last proved its person (password or code), epoch seconds
-RECENT_PROOF_SECONDS = 600
 
 
 def public(view: F) -> F:
@@ -71,7 +70,7 @@ def password_verified(view: F) -> F:
 
 
 def recent_proof_required(return_to: str) -> Callable[[F], F]:
-    """Ask for the password or a current code again when the session's last proof is over ten minutes old.
+    """Ask for the password or a current code when the session's last proof is older than RECENT_PROOF_MINUTES.
 
     Put it under `signed_in`. A POST cannot be replayed after the detour, so the
     person comes back to `return_to` and presses the button again.
@@ -80,7 +79,7 @@ def recent_proof_required(return_to: str) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            if time.time() - session.get(PROOF_SESSION_KEY, 0) > RECENT_PROOF_SECONDS:
+            if time.time() - session.get(PROOF_SESSION_KEY, 0) > current_app.config["RECENT_PROOF_MINUTES"] * 60:
                 return redirect(url_for("accounts.confirm_identity", next=url_for(return_to)), code=303)
             return view(*args, **kwargs)
 

@@ -48,6 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_PENDING_INVITATIONS", 25, int),
     Setting("SESSION_IDLE_MINUTES", 30, int),
     Setting("SESSION_ABSOLUTE_HOURS", 12, int),
+    # How old a session's last proof of identity (password or code) may be for sensitive changes.
+    Setting("RECENT_PROOF_MINUTES", 10, int),
     Setting("REDIS_URL", None),
     Setting("DEMO_ACCOUNTS", False, bool),
     # Mail (docs/mail.md). MAIL_TRANSPORT unset: "smtp" in production, "file" elsewhere;

@@ -10,14 +10,15 @@ from sqlalchemy import select
 
 from tests.accounts.test_onboarding import link_in, outbox
 from tests.conftest import PASSWORD, csrf_token_from
-from trustcenter.access import PROOF_SESSION_KEY, RECENT_PROOF_SECONDS
+from trustcenter.access import PROOF_SESSION_KEY
 from trustcenter.accounts.models import RecoveryCode, User
 from trustcenter.extensions import db
 
 
 def age_the_proof(client) -> None:
+    minutes = client.application.config["RECENT_PROOF_MINUTES"]
     with client.session_transaction() as cookie_session:
-        cookie_session[PROOF_SESSION_KEY] = int(time.time()) - RECENT_PROOF_SECONDS - 1
+        cookie_session[PROOF_SESSION_KEY] = int(time.time()) - minutes * 60 - 1
 
 
 def recovery_code_hashes(app, user_id: str) -> set[str]:

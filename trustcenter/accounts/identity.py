@@ -2,10 +2,10 @@
 
 A session signed in hours ago may be a borrowed laptop: turning off two-factor
 authentication or replacing recovery codes asks for the password or a current
-code when the last proof is older than `RECENT_PROOF`. And the first TOTP
-enrolment of people who must use it (staff, DPO, administrators) is bound to
-their invitation or to a link an administrator issues, so whoever learns a
-password first cannot enrol their own phone.
+code when the last proof is older than RECENT_PROOF_MINUTES (10 by default).
+And the first TOTP enrolment of people who must use it (staff, DPO,
+administrators) is bound to their invitation or to a link an administrator
+issues, so whoever learns a password first cannot enrol their own phone.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from trustcenter.accounts.onboarding import Mailer
 from trustcenter.accounts.second_factor import claim_time_step
 from trustcenter.accounts.service import AccountError, Actor
 
-RECENT_PROOF = dt.timedelta(minutes=10)
 ENROLMENT_LINK_TTL = dt.timedelta(hours=24)
 ENROL = "enrol"  # the token purpose
 
