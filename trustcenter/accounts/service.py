@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from trustcenter.audit import service as audit
@@ -254,12 +254,19 @@ def token_user(session: Session, raw: str, purpose: str) -> User | None:
 
 
 def redeem_token(session: Session, raw: str, purpose: str) -> User:
-    """Mark the token used and return its user; raise when it is not valid any more."""
-    token = valid_token(session, raw, purpose)
-    if token is None:
+    """Mark the token used and return its user; raise when it is not valid any more.
+
+    One conditional UPDATE spends it: of two requests with the same link at the
+    same moment, only one changes the row, and the other is refused.
+    """
+    spent = session.execute(update(AccountToken).where(
+        AccountToken.token_hash == secret_digest(raw or ""), AccountToken.purpose == purpose,
+        AccountToken.used_at.is_(None), AccountToken.expires_at > utcnow(),
+    ).values(used_at=utcnow()).returning(AccountToken.user_id), execution_options={"synchronize_session": False})
+    user_id = spent.scalar_one_or_none()
+    if user_id is None:
         raise AccountError("This link has expired or has already been used. Ask for a new one.")
-    token.used_at = utcnow()
-    user = session.get(User, token.user_id)
+    user = session.get(User, user_id)
     assert user is not None
     return user
 
