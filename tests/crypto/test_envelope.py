@@ -341,3 +341,16 @@ def test_keys_purge_retired_command(runner, session, people):
     assert "Deleted 0 data key(s)" in runner.invoke(args=["keys", "purge-retired"]).output
     result = runner.invoke(args=["keys", "purge-retired", "--days", "0"])
     assert result.exit_code == 0 and "Deleted 3 data key(s) retired more than 0 day(s) ago." in result.output
+
+
+def test_root_keys_never_show_their_bytes_in_a_repr(tmp_path):
+    from trustcenter.crypto.keys import generate_development_keys, load_root_keys
+
+    generate_development_keys(tmp_path)
+    root = load_root_keys({}, tmp_path, production=False)
+    shown = repr(root) + repr(root.master) + str(root)
+    secrets = [*root.master.keys.values(), root.blind_index]
+    for secret in secrets:
+        for form in (repr(secret), secret.hex(), base64.b64encode(secret).decode()):
+            assert form not in shown
+    assert root.master.current_id in shown  # ids are not secret and help operators

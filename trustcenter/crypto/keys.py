@@ -68,7 +68,8 @@ def parse_master_keys(text: str, source: str) -> list[tuple[str, bytes]]:
 class MasterKeyRing:
     """Master keys by id; `current_id` wraps new tenant keys, the rest only unwrap."""
 
-    keys: dict[str, bytes]
+    # Key bytes never appear in a repr, so a stray log line or traceback cannot print them.
+    keys: dict[str, bytes] = field(repr=False)
     current_id: str
     _aead: dict[str, AESGCM] = field(default_factory=dict, repr=False)
 
@@ -84,8 +85,8 @@ class MasterKeyRing:
 @dataclass(frozen=True)
 class RootKeys:
     master: MasterKeyRing
-    blind_index: bytes
-    audit_signing: Ed25519PrivateKey
+    blind_index: bytes = field(repr=False)
+    audit_signing: Ed25519PrivateKey = field(repr=False)
 
     @property
     def audit_verify(self) -> Ed25519PublicKey:
