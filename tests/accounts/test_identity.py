@@ -51,6 +51,8 @@ def test_new_recovery_codes_need_a_recent_proof(app, auth, client, people):
     assert confirm(client, password=staff.password).location.endswith("/account/security")
     assert len(codes_in(auth.post("/account/security/recovery-codes", page="/account/security"))) == 10
     assert recovery_code_hashes(app, staff.user_id) != before
+    assert audited(app, staff.user_id) >= {"identity.not_confirmed", "identity.confirmed", "mfa.recovery_codes_replaced"}
+    assert [m for m in outbox(app) if m.recipient == staff.email and "given new recovery codes" in m.text_body]
 
 
 def test_turning_off_two_factor_needs_a_recent_proof_and_a_code_will_do(app, auth, client, people):
@@ -74,6 +76,17 @@ def test_turning_off_two_factor_needs_a_recent_proof_and_a_code_will_do(app, aut
     with app.app_context():
         assert not db.session().get(User, member.user_id).totp_enabled
         db.session.remove()
+    assert "mfa.disabled" in audited(app, member.user_id)
+    assert [m for m in outbox(app) if m.recipient == member.email and "turned off" in m.text_body]
+
+
+def audited(app, user_id: str) -> set[str]:
+    from trustcenter.audit import AuditEntry
+
+    with app.app_context():
+        actions = set(db.session().scalars(select(AuditEntry.action).where(AuditEntry.subject_id == user_id)))
+        db.session.remove()
+    return actions
 
 
 def test_a_staff_invitation_opens_a_session_that_may_enrol(app, auth, client, people):

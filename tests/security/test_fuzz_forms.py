@@ -91,3 +91,54 @@ def test_accept_invitation_form(client, first, last, password):
     response = post_form(client, "/account/login", "/account/invitation/not-a-token", {
         "first_name": first, "last_name": last, "password": password})
     assert response.status_code in expected((410,), first, last, password)
+
+
+@FUZZ
+@given(password=text, code=text)
+def test_confirm_identity_form(app, auth, client, people, password, code):
+    if client.get("/account/").status_code != 200:
+        auth.login(people["staff"])
+    response = post_form(client, "/account/confirm", "/account/confirm",
+                         {"password": password, "code": code, "next": "/account/security"})
+    assert response.status_code in expected((303, 422, 429), password, code)
+    if response.status_code == 303:  # only the real password (a random code cannot match)
+        assert password == people["staff"].password
+
+
+@FUZZ
+@given(code=text)
+def test_totp_enrolment_form(app, auth, client, people, code):
+    if client.get("/account/").status_code != 200:
+        auth.login(people["a_member"])
+    response = post_form(client, "/account/security", "/account/security", {"code": code})
+    assert response.status_code in expected((200,), code)
+    with app.app_context():
+        assert not db.session().get(User, people["a_member"].user_id).totp_enabled
+        db.session.remove()
+
+
+@FUZZ
+@given(password=text)
+def test_new_password_and_enrolment_link_forms(client, password):
+    for action in ("/account/reset/not-a-token", "/account/enrol/not-a-token"):
+        response = post_form(client, "/account/login", action, {"password": password})
+        assert response.status_code in expected((410,), password)
+
+
+@FUZZ
+@given(password=text)
+def test_new_password_form_behind_a_valid_link(app, client, people, password):
+    import datetime as dt
+
+    from trustcenter.accounts import service
+
+    with app.app_context():
+        session = db.session()
+        raw = service.issue_token(session, session.get(User, people["b_member"].user_id), "reset",
+                                  dt.timedelta(hours=1))
+        session.commit()
+        db.session.remove()
+    response = post_form(client, f"/account/reset/{raw}", f"/account/reset/{raw}", {"password": password})
+    assert response.status_code in expected((200, 303), password)
+    if response.status_code == 200:
+        assert 'class="field-error"' in response.get_data(as_text=True)
