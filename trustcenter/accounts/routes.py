@@ -264,7 +264,9 @@ def confirm_identity() -> Response | str:
 
 @bp.route("/enrol/<token>", methods=["GET", "POST"])
 @public
-@throttled("20 per 10 minutes", "10 per 15 minutes", key=lambda: request.view_args.get("token", "")[:64])
+# Counted per link by its digest: the counters never hold a usable token.
+@throttled("20 per 10 minutes", "10 per 15 minutes",
+           key=lambda: service.secret_digest((request.view_args or {}).get("token", "")))
 def enrolment_link(token: str) -> Response | str:
     """An administrator's one-time link: with the password, it opens a session that may set up TOTP."""
     person = service.token_user(db.session(), token, identity.ENROL)
