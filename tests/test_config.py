@@ -23,6 +23,12 @@ def test_bad_integer_setting_names_the_variable(tmp_path):
         resolve(None, {"TRUSTCENTER_MAX_CONTENT_LENGTH": "lots"}, tmp_path, ROOT)
 
 
+def test_a_recent_proof_window_under_a_minute_is_refused(tmp_path):
+    """Nobody could finish the confirmation page in time: every sensitive change would loop back to it."""
+    with pytest.raises(ConfigError, match="TRUSTCENTER_RECENT_PROOF_MINUTES"):
+        resolve(None, {"TRUSTCENTER_RECENT_PROOF_MINUTES": "0"}, tmp_path, ROOT)
+
+
 def test_development_generates_and_reuses_a_secret_in_instance(tmp_path):
     first = resolve(None, {}, tmp_path, ROOT)
     second = resolve(None, {}, tmp_path, ROOT)

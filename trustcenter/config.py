@@ -134,6 +134,9 @@ def resolve(
         )
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = read_secret_file(instance_path, "secret_key.prod")
+    if config["RECENT_PROOF_MINUTES"] < 1:
+        # The confirmation page itself takes a moment: under a minute, nobody could ever make the change.
+        raise ConfigError(f"{ENV_PREFIX}RECENT_PROOF_MINUTES must be 1 or more, not {config['RECENT_PROOF_MINUTES']}")
     if config["ENV"] == "production":
         check_production(config)
         if config["SECRET_KEY"] == read_secret_file(instance_path, DEV_SECRET_FILE):
