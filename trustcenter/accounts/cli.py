@@ -90,7 +90,8 @@ def users_enrolment_link(email: str) -> None:
             identity.issue_enrolment_link(session, user, send, service.Actor())
         except AccountError as error:
             raise click.ClickException(str(error)) from None
-    click.echo(f"Mailed a one-time enrolment link to {email}; it works once, within 24 hours.")
+        click.echo(f"Mailed a one-time enrolment link to {user.email} ({user.org.display_name}); "
+                   "it works once, within 24 hours.")
 
 
 @users_group.command("erase")

@@ -15,8 +15,9 @@ LARGEST_ID = 2**62  # well inside a 64-bit integer column on every database
 class AuditFilterForm(Form):
     """A GET form (no CSRF): bound to `request.args`, it ignores parameters it does not declare."""
 
-    action = StringField("Action", validators=[Optional(), Length(max=64), Regexp(
-        r"^[a-z0-9_.]+$", message="Actions are lower-case words joined by dots, such as login.failure.")])
+    action = StringField("Action", render_kw={"placeholder": "e.g. login.failure", "maxlength": 64},
+                         validators=[Optional(), Length(max=64), Regexp(
+                             r"^[a-z0-9_.]+$", message="Actions are lower-case words joined by dots, such as login.failure.")])
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
     before = IntegerField("Before entry", validators=[Optional(), NumberRange(min=1, max=LARGEST_ID)])
