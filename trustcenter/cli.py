@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 from typing import Any
 
 import click
@@ -11,8 +12,10 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, routes_command, run_command, shell_command, with_appcontext
 
 from trustcenter import create_app
+from trustcenter.config import ENV_PREFIX
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
+from trustcenter.links import serve_links_at
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, add_default_commands=False)
@@ -32,10 +35,20 @@ def _development_only(command: click.Command) -> click.Command:
         if app.config["ENV"] == "production":
             raise click.UsageError("`run` is the development server; in production serve with gunicorn "
                                    "(see the README's production deployment).")
+        if not os.environ.get(f"{ENV_PREFIX}SITE_URL"):
+            # Links in mail, the feed and security.txt must reach this server, wherever it listens.
+            serve_links_at(app, development_site_url(kwargs.get("host"), kwargs.get("port")))
         return serve(*args, **kwargs)
 
     guarded.callback = callback
     return guarded
+
+
+def development_site_url(host: str | None, port: int | None) -> str:
+    """Where `trustcenter run --host --port` answers; a wildcard address is reached on loopback."""
+    host = "127.0.0.1" if host in (None, "", "0.0.0.0", "::") else host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port or 5000}"
 
 
 for _command in (_development_only(run_command), shell_command, routes_command):

@@ -1,7 +1,8 @@
 """Synthetic demo tenants and people for every role; development only.
 
-Passwords are random per installation and kept in `instance/demo_credentials.txt`
-so `make run` can print them again; nothing here is a real person.
+Passwords are random per installation and kept, with every recovery code, in
+`instance/demo_credentials.txt` so `make run` can print them again; nothing
+here is a real person.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ PEOPLE = [
      "France", "Île-de-France", "Europe/Paris", "12 rue de l'Exemple, Paris"),
 ]
 CREDENTIALS_FILE = "demo_credentials.txt"
+# Below this line the file keeps every demo recovery code; the printout shows one each.
+RECOVERY_CODES_HEADING = "All recovery codes (each works once):"
 
 
 def _password() -> str:
@@ -45,11 +48,12 @@ def load_accounts(session: Session, company: str, instance_path: Path) -> Iterat
     credentials = instance_path / CREDENTIALS_FILE
     if service.users_with_email(session, PEOPLE[0][2]):
         if credentials.is_file():
-            yield from credentials.read_text(encoding="utf-8").splitlines()
+            yield from credentials.read_text(encoding="utf-8").split(RECOVERY_CODES_HEADING)[0].splitlines()
         return
     provider = service.provider_organisation(session, company)
     orgs = {None: provider}
     lines = ["Demo accounts (development only; synthetic people):"]
+    all_codes = [RECOVERY_CODES_HEADING]
     for org_name, role, email, first, last, country, state, timezone, address in PEOPLE:
         if org_name not in orgs:
             orgs[org_name] = service.create_organisation(session, org_name, CUSTOMER)
@@ -64,10 +68,12 @@ def load_accounts(session: Session, company: str, instance_path: Path) -> Iterat
             secret = mfa.new_secret()
             user.totp_secret, user.totp_enabled = secret, True
             codes = second_factor.replace_recovery_codes(session, user)
-            line += f"\n  {'':<38} TOTP secret: {secret}  recovery code: {codes[0]}"
+            line += (f"\n  {'':<38} TOTP secret (add it to an authenticator app): {secret}"
+                     f"\n  {'':<38} one recovery code: {codes[0]} ({len(codes) - 1} more in {credentials})")
+            all_codes.append(f"  {email}: {' '.join(codes)}")
         lines.append(line)
     session.commit()
     instance_path.mkdir(parents=True, exist_ok=True)
-    credentials.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    credentials.write_text("\n".join(lines + all_codes) + "\n", encoding="utf-8")
     credentials.chmod(0o600)
     yield from lines

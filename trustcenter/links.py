@@ -19,7 +19,13 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 
 def init_links(app: Flask) -> None:
-    site = urlsplit(app.config["SITE_URL"])
+    serve_links_at(app, app.config["SITE_URL"])
+    app.add_template_global(external_url)
+
+
+def serve_links_at(app: Flask, site_url: str) -> None:
+    """Build every absolute link on `site_url` (the development server moves it to its own address)."""
+    app.config["SITE_URL"] = site_url
+    site = urlsplit(site_url)
     app.extensions["site_urls"] = app.url_map.bind(site.netloc, script_name=site.path or "/",
                                                    url_scheme=site.scheme)
-    app.add_template_global(external_url)
