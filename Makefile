@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-fast bench clean assets install
+.PHONY: setup run test test-fast bench clean assets install prerequisites
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,20 @@ setup: install assets
 run: setup
 	$(BIN)/trustcenter run --host $(HOST) --port $(PORT)
 
-test: install assets
+test: prerequisites install assets
 	$(BIN)/pytest
+
+# Name what is missing before anything is installed, instead of failing halfway through.
+prerequisites:
+	@missing=""; \
+	$(PYTHON) -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+		|| missing="$$missing\n  Python 3.11+ with venv (apt-get install python3 python3-venv)"; \
+	command -v npm >/dev/null || missing="$$missing\n  Node.js and npm (apt-get install nodejs npm)"; \
+	command -v "$${CHROMIUM_PATH:-chromium}" >/dev/null \
+		|| missing="$$missing\n  Chromium for the browser tests (apt-get install chromium)"; \
+	$(PYTHON) -c 'import ctypes.util, sys; sys.exit(not ctypes.util.find_library("pango-1.0"))' 2>/dev/null \
+		|| missing="$$missing\n  Pango for PDF output (apt-get install libpango-1.0-0 libpangoft2-1.0-0)"; \
+	if [ -n "$$missing" ]; then printf "make test needs:$$missing\n" >&2; exit 1; fi
 
 test-fast: install assets
 	$(BIN)/pytest -m "not browser"

@@ -75,6 +75,27 @@ def test_500_page_is_designed_and_reveals_nothing(app):
     assert b"secret internals" not in response.data and b"Traceback" not in response.data
 
 
+def test_the_500_page_needs_neither_content_nor_session_nor_database(app):
+    """What failed may be the content, the session or the database: the 500 page uses none of them."""
+    from trustcenter.access import public
+
+    class BrokenContent:
+        def current(self):
+            raise RuntimeError("content could not be loaded")
+
+    @app.get("/boom-content")
+    @public
+    def boom():
+        app.extensions["content"] = BrokenContent()
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom-content", headers={"Cookie": "tc_session=garbage"})
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page and 'rel="stylesheet"' in page and "/static/css/site.css" in page
+    assert "secret internals" not in page
+
+
 def test_405_is_designed(client):
     response = client.post("/faq")
     # CSRF protection rejects the POST before routing can say 405; both are clean errors.
@@ -104,3 +125,22 @@ def test_request_bodies_are_capped(client, app):
     response = client.post("/account/login", data={"email": "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)})
     assert response.status_code == 413
     assert b"larger than we accept" in response.data
+
+
+def test_pages_promise_only_what_the_product_does(client):
+    """No rights requests or exports yet: the sign-in page must not offer them."""
+    page = client.get("/account/login").get_data(as_text=True).lower()
+    assert "export" not in page and "data request" not in page
+
+
+def test_make_test_names_a_missing_prerequisite():
+    import subprocess
+
+    from trustcenter import PROJECT_ROOT
+
+    done = subprocess.run(["make", "--no-print-directory", "prerequisites", "CHROMIUM_PATH=no-such-chromium"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "make test needs:" in done.stderr and "apt-get install chromium" in done.stderr
+    assert subprocess.run(["make", "--no-print-directory", "prerequisites"], cwd=PROJECT_ROOT,
+                          capture_output=True).returncode == 0

@@ -6,6 +6,8 @@ from flask import Flask, Response, current_app, render_template, request
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import BadHost, HTTPException
 
+from trustcenter.templating import static_url
+
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Check the form or link and try again."),
     403: ("Not allowed", "You do not have access to this page."),
@@ -22,11 +24,24 @@ MESSAGES = {
 
 def render_error(status: int) -> Response:
     title, message = MESSAGES.get(status, (f"Error {status}", "The request could not be completed."))
+    if status >= 500:
+        return standalone_error(status, title, message)
     try:
         body = render_template("errors/error.html", status=status, title=title, message=message)
     except Exception:  # the error page itself must never fail
         current_app.logger.exception("error page failed to render")
-        body = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+        return standalone_error(status, title, message)
+    return Response(body, status=status, mimetype="text/html")
+
+
+def standalone_error(status: int, title: str, message: str) -> Response:
+    """The site's design without the site's machinery: a server error may be the database or the content."""
+    try:
+        stylesheet = static_url("css/site.css")
+    except Exception:  # noqa: BLE001 - no URL can be built (a Host no adapter accepts): plain, still readable
+        stylesheet = None
+    body = current_app.jinja_env.get_template("errors/standalone.html").render(
+        status=status, title=title, message=message, stylesheet=stylesheet)
     return Response(body, status=status, mimetype="text/html")
 
 
@@ -40,14 +55,9 @@ def handle_http_error(error: HTTPException) -> Response:
 
 
 def bad_host_page() -> Response:
-    """A Host header no URL can be built from: the site's pages (every link in them) cannot render.
-
-    One log line per request, and a plain page that builds no URL.
-    """
+    """A Host header no URL can be built from: pages that link anywhere cannot render. One log line."""
     current_app.logger.warning("bad Host header refused on %s %r", request.method, request.path)
-    title, message = MESSAGES[400]
-    body = f"<!doctype html><html lang=\"en\"><title>{title}</title><h1>{title}</h1><p>{message}</p></html>"
-    return Response(body, status=400, mimetype="text/html")
+    return standalone_error(400, *MESSAGES[400])
 
 
 def handle_stale_write(error: StaleDataError) -> Response:
