@@ -48,7 +48,8 @@ def security_txt() -> Response:
         canonical=external_url("public.security_txt"),
         policy=external_url("faq.index"),
     )
-    return Response(body, mimetype="text/plain")
+    # RFC 9116: every line ends with a line break, the last one too (Jinja drops a template's final newline).
+    return Response(body + "\n", mimetype="text/plain")
 
 
 @bp.get("/robots.txt")
