@@ -24,7 +24,7 @@ def test_the_form_carries_the_sessions_csrf_token(auth, client, people):
     page = client.get("/account/team").get_data(as_text=True)
     token = csrf_token_from(page)
     assert f'<input id="csrf_token" name="csrf_token" type="hidden" value="{token}">' in page
-    assert page.count(token) == 3  # the page's meta tag, the sign-out form and the invitation form
+    assert page.count(token) == 4  # the meta tag, the sign-out form (wide and compact menus), the invitation form
 
 
 def test_an_htmx_request_gets_the_team_block_with_the_forms_errors(auth, client, people):

@@ -1,0 +1,30 @@
+"""The header on a phone and on a wide screen, in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+
+def test_on_a_phone_the_navigation_folds_behind_a_menu_button(page: Page, live_server, page_errors):
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(f"{live_server}/faq")
+    header = page.locator("header.site-header").bounding_box()
+    assert header["height"] < 100  # one row, not three
+    in_header = page.locator("header.site-header").get_by_role("link", name="Subprocessors")
+    expect(in_header).to_be_hidden()
+    page.get_by_text("Menu", exact=True).click()
+    in_header.click()
+    expect(page).to_have_url(re.compile(r"/subprocessors$"))
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert page_errors == []
+
+
+def test_on_a_wide_screen_the_links_are_in_a_row(page: Page, live_server, page_errors):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server}/faq")
+    expect(page.get_by_text("Menu", exact=True)).to_be_hidden()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Changelog")).to_be_visible()
+    assert page.locator("header.site-header").bounding_box()["height"] < 90
+    assert page_errors == []
