@@ -8,6 +8,7 @@ import re
 import zlib
 
 import pyotp
+import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import captured_statements, csrf_token_from, run_worker_tasks
@@ -170,18 +171,45 @@ def test_profile_shows_and_corrects_stored_data(auth, client, people, session):
     for value in ["FirstAMember", "LastAMember", "Wonderland", "Secret Street"]:
         assert value in page
     response = auth.post("/account/profile", {"first_name": "Corrected", "last_name": "LastAMember",
-                                              "country": "Narnia", "timezone": "Europe/London"},
+                                              "country": "Ireland", "timezone": "Europe/Dublin"},
                          page="/account/profile")
     assert response.status_code == 303
     session.expire_all()
     user = session.get(User, people["a_member"].user_id)
-    assert (user.first_name, user.country, user.username) == ("Corrected", "Narnia", None)
+    assert (user.first_name, user.country, user.timezone, user.username) == ("Corrected", "Ireland",
+                                                                            "Europe/Dublin", None)
+
+
+def test_a_country_kept_from_before_the_lists_survives_a_save(auth, client, people, session):
+    """'Wonderland' predates the ISO list: saving other fields must not erase it, and it cannot be chosen anew."""
+    auth.login(people["a_member"])
+    assert auth.post("/account/profile", {"first_name": "Again", "country": "Wonderland"},
+                     page="/account/profile").status_code == 303
+    session.expire_all()
+    assert session.get(User, people["a_member"].user_id).country == "Wonderland"
+
+
+@pytest.mark.parametrize("changes, error", [
+    ({"first_name": ""}, "Enter your first name."),
+    ({"first_name": "Ok", "timezone": "Not/AZone"}, "Not a valid choice"),
+    ({"first_name": "Ok", "country": "Narnia"}, "Not a valid choice"),
+    ({"first_name": "Ok", "country": "x" * 300}, "Not a valid choice"),
+    ({"first_name": "Ok", "state": "x" * 101}, "at most 100 characters"),
+])
+def test_profile_refuses_what_the_lists_and_limits_do_not_allow(auth, client, people, session, changes, error):
+    auth.login(people["a_member"])
+    response = auth.post("/account/profile", {"timezone": "", "country": "", **changes}, page="/account/profile")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert error in page and 'aria-invalid="true"' in page and "were saved" not in page
+    session.expire_all()
+    assert session.get(User, people["a_member"].user_id).first_name == "FirstAMember"
 
 
 def test_profile_rejects_oversized_input_without_saving(auth, client, people, session):
     auth.login(people["a_member"])
     response = auth.post("/account/profile", {"first_name": "x" * 500}, page="/account/profile")
-    assert response.status_code == 200 and b"200 characters" in response.data
+    assert response.status_code == 200 and b"at most 100 characters" in response.data
     session.expire_all()
     assert session.get(User, people["a_member"].user_id).first_name == "FirstAMember"
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from trustcenter.accounts import places
 from trustcenter.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from trustcenter.accounts.roles import Role
 
@@ -80,16 +83,36 @@ class InviteForm(FlaskForm):
                                         for r in (Role.CUSTOMER_MEMBER, Role.CUSTOMER_ADMIN)])
 
 
-def _text(label: str) -> StringField:
-    return StringField(label, validators=[Optional(), Length(max=200)])
+def _text(label: str, max_length: int = 200) -> StringField:
+    return StringField(label, validators=[Optional(), Length(max=max_length,
+                                                             message=f"Use at most {max_length} characters.")])
+
+
+def _choices(values: Iterable[str], prompt: str) -> list[tuple[str, str]]:
+    return [("", prompt)] + [(value, value) for value in values]
 
 
 class ProfileForm(FlaskForm):
-    first_name = _text("First name")
-    last_name = _text("Last name")
-    username = _text("Username")
+    """What a person may correct about themselves (GDPR Art. 16); countries and zones from their standard lists."""
+
+    first_name = StringField("First name", validators=[DataRequired("Enter your first name."),
+                                                       Length(max=100, message="Use at most 100 characters.")])
+    last_name = _text("Last name", 100)
+    username = _text("Username", 64)
     company_name = _text("Company name")
-    address = TextAreaField("Address", validators=[Optional(), Length(max=200)])
-    country = _text("Country")
-    state = _text("State or province")
-    timezone = _text("Time zone")
+    address = TextAreaField("Address", validators=[Optional(), Length(max=200, message="Use at most 200 characters.")])
+    country = SelectField("Country", validators=[Optional()], validate_choice=True)
+    state = _text("State or province", 100)
+    timezone = SelectField("Time zone", validators=[Optional()], validate_choice=True)
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - FlaskForm's own signature
+        super().__init__(*args, **kwargs)
+        stored = kwargs.get("obj")
+        self.country.choices = _choices(_keeping(places.country_names(), stored, "country"), "Choose a country")
+        self.timezone.choices = _choices(_keeping(places.time_zones(), stored, "timezone"), "Choose a time zone")
+
+
+def _keeping(values: tuple[str, ...], stored: object, name: str) -> tuple[str, ...]:
+    """The list, plus what is stored already if it is not on it (older free text): saving must not erase it."""
+    current = getattr(stored, name, None)
+    return values if not current or current in values else (current, *values)

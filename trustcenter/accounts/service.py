@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from trustcenter.audit import service as audit
+from trustcenter.accounts import places
 from trustcenter.accounts.models import CUSTOMER, PROVIDER, AccountToken, EndedSession, Organisation, User
 from trustcenter.accounts.naming import MAX_NAME_LENGTH, clean_organisation_name, organisation_name_key
 from trustcenter.accounts.passwords import PASSWORDS_INFO, Passwords, problems
@@ -275,20 +276,33 @@ def redeem_token(session: Session, raw: str, purpose: str) -> User:
 
 def update_profile(session: Session, user: User, changes: dict[str, str | None], ip: str | None) -> list[str]:
     """Correct the user's own stored data; returns the names of the fields that changed."""
-    changed = []
-    for name in PROFILE_FIELDS:
-        if name not in changes:
-            continue
-        value = (changes[name] or "").strip() or None
-        if value is not None and len(value) > 200:
-            raise AccountError(f"{name.replace('_', ' ').capitalize()} must be at most 200 characters.")
-        if getattr(user, name) != value:
-            setattr(user, name, value)
-            changed.append(name)
+    cleaned = {name: (changes[name] or "").strip() or None for name in PROFILE_FIELDS if name in changes}
+    # Unchanged values pass as they are, even one that predates today's rules; nothing is set until all pass.
+    updates = {name: value for name, value in cleaned.items() if getattr(user, name) != value}
+    for name, value in updates.items():
+        check_profile_value(name, value)
+    for name, value in updates.items():
+        setattr(user, name, value)
+    changed = list(updates)
     if changed:
         record(session, Actor(user, ip), "profile.updated", user, fields=changed)
     session.commit()
     return changed
+
+
+def check_profile_value(name: str, value: str | None) -> None:
+    """The rules the profile form shows, enforced here too: whatever calls the service gets the same answer."""
+    label = name.replace("_", " ").capitalize()
+    if value is None:
+        if name == "first_name":
+            raise AccountError("Enter your first name.")
+        return
+    if len(value) > 200:
+        raise AccountError(f"{label} must be at most 200 characters.")
+    if name == "country" and not places.is_country(value):
+        raise AccountError("Choose a country from the list.")
+    if name == "timezone" and not places.is_time_zone(value):
+        raise AccountError("Choose a time zone from the list.")
 
 
 def colleagues(session: Session, org_id: str) -> list[User]:
