@@ -40,8 +40,33 @@ def test_typing_swaps_results_in_without_reloading(page: Page, live_server: str,
     assert page.locator("#search-results mark").count() >= 2
     # A full page load would have discarded the marker set on the old window.
     assert page.evaluate("window.__noReload") == 42
-    # hx-push-url: the address bar holds a shareable URL for the results.
-    expect(page).to_have_url(re.compile(r"/faq/search\?q=backup$"))
+    if path == "/faq/search":  # the page is the results: the address bar holds a shareable URL for them
+        expect(page).to_have_url(re.compile(r"/faq/search\?q=backup$"))
+    else:  # the FAQ stays below the results: its address stays, so reload and anchors show the same page
+        expect(page).to_have_url(re.compile(r"/faq$"))
+
+
+@pytest.mark.parametrize("path", ["/faq/search", "/faq"])
+def test_the_address_a_reload_and_the_back_button_agree_after_a_search(page: Page, live_server: str,
+                                                                         path: str) -> None:
+    page.goto(f"{live_server}/")
+    page.goto(f"{live_server}{path}")
+    type_query(page, "backup")
+    expect_backup_results(page)
+    shown_faq = page.locator(".faq-body").count()
+    page.reload()
+    if path == "/faq/search":
+        expect_backup_results(page)
+    else:
+        expect(page.locator("#search-results .result")).to_have_count(0)
+    assert page.locator(".faq-body").count() == shown_faq
+    if path == "/faq":
+        page.get_by_role("navigation", name="Contents").get_by_role("link").first.click()
+        expect(page).to_have_url(re.compile(r"/faq#"))
+    page.go_back()  # to the page as it was before: its address and what it shows agree
+    expect(page).to_have_url(re.compile(r"/faq$" if path == "/faq" else r"/faq/search$"))
+    if path == "/faq/search":
+        expect(page.locator("#search-results .result")).to_have_count(0)
 
 
 def test_a_query_without_matches_says_so(page: Page, live_server: str) -> None:
