@@ -135,9 +135,9 @@ def test_reading_the_audit_log_is_audited_and_paginates_with_htmx(app, auth, cli
         db.session.remove()
     auth.login(people["staff"])
     page = client.get("/staff/audit").get_data(as_text=True)
-    assert page.count("<code>test.event</code>") == 49  # 50 rows, the newest being the sign-in
+    assert page.count(">test.event</code>") == 49  # 50 rows, the newest being the sign-in
     older = page.split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
     fragment = client.get(older, headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "<html" not in fragment and fragment.count("<code>test.event</code>") == 11
+    assert "<html" not in fragment and fragment.count(">test.event</code>") == 11
     viewed = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "audit.viewed"))
     assert viewed == 2

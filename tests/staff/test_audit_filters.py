@@ -60,3 +60,20 @@ def test_filters_select_what_they_say(app, staff_client):
     fill_log(app, 4)
     page = staff_client.get("/staff/audit?action=other.event").get_data(as_text=True)
     assert "other.event" in page and "test.event</code>" not in page
+
+
+def test_entries_name_people_and_say_actions_in_words(app, staff_client, people):
+    with app.app_context():
+        from trustcenter.accounts.models import User
+        from trustcenter.accounts.service import Actor, record
+
+        session = db.session()
+        member = session.get(User, people["a_member"].user_id)
+        record(session, Actor(member, "192.0.2.9"), "profile.updated", member, fields=["first_name", "time_zone"])
+        session.commit()
+        db.session.remove()
+    page = staff_client.get("/staff/audit?action=profile.updated").get_data(as_text=True)
+    assert "Profile updated" in page
+    assert "FirstAMember LastAMember (customer_member)" in page  # the actor, by name and role
+    assert f'title="id {people["a_member"].user_id}"' in page  # the id stays on hover for investigators
+    assert "fields: first name, time zone" in page and "['first_name'" not in page

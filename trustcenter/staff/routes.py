@@ -27,7 +27,7 @@ def audit_log() -> Response:
     entries, has_more = service.browse_audit_log(db.session(), current_user, request.remote_addr,
                                                  filters.search_filters(), before_id=filters.before.data,
                                                  page_size=PAGE_SIZE)
-    older = filters.query_for(before=entries[-1].id) if has_more else None
+    older = filters.query_for(before=entries[-1].entry.id) if has_more else None
     return render("staff/audit.html", block="rows", filters=filters, entries=entries, has_more=has_more,
                   older=older)
 

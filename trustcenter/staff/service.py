@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from trustcenter.accounts.models import CUSTOMER, Organisation, User
 from trustcenter.accounts.service import Actor, colleagues, record
 from trustcenter.audit import service as audit
-from trustcenter.audit.models import AuditEntry
+from trustcenter.staff.audit_view import Row, rows_for
 
 
 def customer_organisations(session: Session) -> list[tuple[Organisation, int]]:
@@ -39,10 +39,11 @@ def people_of(session: Session, viewer: User, org: Organisation, ip: str | None)
 
 
 def browse_audit_log(session: Session, viewer: User, ip: str | None, filters: dict[str, Any],
-                     before_id: int | None, page_size: int) -> tuple[list[AuditEntry], bool]:
-    """A page of the audit log, newest first, and whether older entries exist; reading it is audited."""
+                     before_id: int | None, page_size: int) -> tuple[list[Row], bool]:
+    """A page of the audit log, newest first, people named, and whether older entries exist; reading it is audited."""
     entries = audit.search(session, before_id=before_id, limit=page_size + 1, **filters)
+    rows = rows_for(session, entries[:page_size])
     audit.record(session, "audit.viewed", actor_id=viewer.id, actor_label=viewer.role, ip=ip,
                  details={k: str(v) for k, v in filters.items() if v} or None)
     session.commit()
-    return entries[:page_size], len(entries) > page_size
+    return rows, len(entries) > page_size
