@@ -28,3 +28,22 @@ def test_on_a_wide_screen_the_links_are_in_a_row(page: Page, live_server, page_e
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Changelog")).to_be_visible()
     assert page.locator("header.site-header").bounding_box()["height"] < 90
     assert page_errors == []
+
+
+def test_a_customers_people_fit_a_laptop_and_stack_as_cards_on_a_phone(page: Page, live_server, people,
+                                                                       page_errors):
+    from tests.browser.test_security_flows import staff_signed_in
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    staff_signed_in(page, live_server, people["staff"])
+    page.goto(f"{live_server}/staff/customers/{people['a_admin'].org_id}")
+    table = page.locator("table.people")
+    wrap = page.locator(".table-wrap")
+    assert table.evaluate("t => t.scrollWidth") <= wrap.evaluate("w => w.clientWidth")
+    assert page.locator("table.people thead tr").bounding_box()["height"] < 60
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.locator("table.people tbody tr").first.evaluate("r => getComputedStyle(r).display") == "block"
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    role_cell = page.locator('table.people tbody tr td[data-label="Role"]').first
+    assert "Role" in role_cell.evaluate("td => getComputedStyle(td, '::before').content")  # each value says what it is
+    assert page_errors == []
