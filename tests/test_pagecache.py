@@ -11,6 +11,17 @@ from trustcenter import PROJECT_ROOT, create_app
 HTMX = {"HX-Request": "true"}
 
 
+@pytest.fixture(autouse=True)
+def published(app):
+    """The content served is published: FAQ pages of an unpublished version are never stored (tested below)."""
+    from trustcenter.extensions import db
+    from trustcenter.faq import service
+
+    with app.app_context():
+        service.publish(db.session(), app.extensions["content"].current())
+        db.session.remove()
+
+
 def comparable(response) -> tuple:
     headers = sorted((k, v) for k, v in response.headers.items() if k not in ("Date",))
     return response.status_code, headers, response.data
@@ -78,6 +89,27 @@ def test_content_change_invalidates_the_cache(app_config, tmp_path):
     faq = content / "faq" / "02-cloud-infrastructure.md"
     faq.write_text(faq.read_text().replace("Technical Customer service team", "Our support engineers"))
     assert b"Our support engineers" in client.get("/faq").data
+
+
+def test_an_unpublished_version_is_not_stored_and_its_date_appears_once_published(app_config, tmp_path):
+    from trustcenter.extensions import db
+    from trustcenter.faq import service
+
+    content = tmp_path / "content"
+    shutil.copytree(PROJECT_ROOT / "content", content)
+    faq = content / "faq" / "02-cloud-infrastructure.md"
+    faq.write_text(faq.read_text().replace("Technical Customer service team", "Our support engineers"))
+    app = create_app({**app_config, "CONTENT_DIR": str(content), "MAIL_WORKER_THREAD": False})
+    client = app.test_client()
+    assert b"This version is not published yet" in client.get("/faq").data
+    assert len(app.extensions["page_cache"]) == 0
+    with app.app_context():
+        version = service.publish(db.session(), app.extensions["content"].current())  # as `content publish` does
+        db.session.remove()
+    page = client.get("/faq").get_data(as_text=True)
+    assert f"Published <time datetime=" in page and version.published_at.strftime("%-d %B %Y") in page
+    assert "answers dated" in page and "25 May 2018" in page
+    assert len(app.extensions["page_cache"]) == 1
 
 
 def test_cache_is_bounded(app, client):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, Iterable
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 
 MAX_ENTRIES = 512
 # Set by `public_page` on responses that are the same for every anonymous visitor;
@@ -84,12 +84,18 @@ def public_page(view: Callable[..., Response]) -> Callable[..., Response]:
             return response
         response.headers["ETag"] = etag_of(response.get_data())
         response.headers["Cache-Control"] = "no-cache"
-        response.headers[CACHEABLE_HEADER] = "1"
+        if not g.get("page_not_storable"):
+            response.headers[CACHEABLE_HEADER] = "1"
         if response.headers["ETag"] in request.headers.get("If-None-Match", ""):
             response.status_code, response.data = 304, b""
         return response
 
     return wrapper
+
+
+def do_not_store() -> None:
+    """This response must not be replayed: it shows something that changes without a new content version."""
+    g.page_not_storable = True
 
 
 class PublicPageCache:

@@ -145,3 +145,17 @@ def test_atom_feed_is_valid_and_lists_versions(client, app):
     assert len(entries) == 2
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", feed.find("a:updated", ns).text)
     assert "2 added, 1 changed" in entries[0].find("a:title", ns).text
+
+
+def test_the_faq_shows_when_the_version_served_was_published(app, client):
+    """Not the source's 2018 date as 'last updated': that date stays, as the date of the answers."""
+    from trustcenter.extensions import db
+    from trustcenter.faq import service
+
+    with app.app_context():
+        version = service.publish(db.session(), app.extensions["content"].current())
+        db.session.remove()
+    for path in ("/faq", "/faq/data-breach"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Published <time" in page and version.published_at.strftime("%-d %B %Y") in page, path
+        assert "Last updated" not in page and "dated <time" in page and "25 May 2018" in page, path

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, make_response, render_template, request
+import datetime as dt
+
+from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
 from trustcenter.access import public
 from trustcenter.extensions import db
 from trustcenter.faq import service
+from trustcenter.faq.content import Content
 from trustcenter.faq.current import current_content
 from trustcenter.faq.search import search as search_content
 from trustcenter.htmx import render
-from trustcenter.pagecache import public_page
+from trustcenter.pagecache import do_not_store, public_page
 
 bp = Blueprint("faq", __name__, template_folder="templates")
 
@@ -21,7 +24,8 @@ MAX_QUERY_CHARS = 200
 @public
 @public_page
 def index() -> Response:
-    return render("faq/index.html", content=current_content())
+    content = current_content()
+    return render("faq/index.html", content=content, published=served_version_date(content))
 
 
 @bp.get("/faq/<slug>")
@@ -32,7 +36,16 @@ def section(slug: str) -> Response:
     found = content.section(slug)
     if found is None:
         abort(404)
-    return render("faq/section.html", content=content, section=found)
+    return render("faq/section.html", content=content, section=found, published=served_version_date(content))
+
+
+def served_version_date(content: Content) -> dt.datetime | None:
+    """When the content served now was published; until it is, the page is not replayed from the cache."""
+    published = service.published_at(db.session(), content.version,
+                                      current_app.extensions.setdefault("published_dates", {}))
+    if published is None:
+        do_not_store()
+    return published
 
 
 @bp.get("/faq/search")

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustcenter.db import as_utc
 from trustcenter.faq.content import Content
 from trustcenter.faq.models import ContentVersion
 
@@ -62,6 +63,20 @@ def snapshot_of(content: Content) -> dict[str, Any]:
 
 def latest_version(session: Session) -> ContentVersion | None:
     return session.scalars(select(ContentVersion).order_by(ContentVersion.id.desc()).limit(1)).first()
+
+
+def published_at(session: Session, digest: str, known: dict[str, dt.datetime]) -> dt.datetime | None:
+    """When the content version `digest` was published, or None while it is not.
+
+    `known` remembers dates found (a published version's date never changes), so
+    each process asks the database once per version.
+    """
+    if digest not in known:
+        found = session.scalar(select(ContentVersion.published_at).where(ContentVersion.digest == digest))
+        if found is None:
+            return None
+        known[digest] = as_utc(found)
+    return known[digest]
 
 
 def publish(session: Session, content: Content, note: str = "", when: dt.datetime | None = None,
