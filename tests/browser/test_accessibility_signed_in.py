@@ -1,4 +1,4 @@
-"""Signed-in pages, for customers and staff, pass axe-core's WCAG 2.2 AA rules too."""
+"""Every signed-in page of every role, at 1280 px and 390 px: axe-core's WCAG 2.2 AA rules, no overflow."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_accessibility import RUN_AXE, WCAG_TAGS, describe
 from tests.conftest import PASSWORD
+from trustcenter import PROJECT_ROOT
 
 CUSTOMER_PAGES = ["/account/", "/account/profile", "/account/security", "/account/team"]
+WIDTHS = [(1280, 800), (390, 844)]
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 STAFF_PAGES = ["/staff/customers", "/staff/customers/{org}", "/staff/audit"]
 
 
@@ -27,26 +30,39 @@ def sign_in(page: Page, live_server: str, person) -> None:
     expect(page.get_by_role("heading", name=re.compile("^Hello"))).to_be_visible()
 
 
-def audit_pages(page: Page, live_server: str, paths: list[str], axe_source: str, errors: list[str]) -> None:
-    for path in paths:
-        response = page.goto(f"{live_server}{path}", wait_until="load")
-        assert response is not None and response.status == 200, path
-        page.evaluate(axe_source)
-        results = page.evaluate(RUN_AXE, WCAG_TAGS)
-        assert results["passes"] > 0
-        assert not results["violations"], f"{path}:\n{describe(results['violations'])}"
+def audit_pages(page: Page, live_server: str, paths: list[str], axe_source: str, errors: list[str],
+                role: str = "") -> None:
+    """Each page at a laptop's width and a phone's: status 200, no sideways scrolling, axe clean, screenshot kept."""
+    for width, height in WIDTHS:
+        page.set_viewport_size({"width": width, "height": height})
+        for path in paths:
+            response = page.goto(f"{live_server}{path}", wait_until="load")
+            assert response is not None and response.status == 200, path
+            assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth"), f"{path} at {width}"
+            page.evaluate(axe_source)
+            results = page.evaluate(RUN_AXE, WCAG_TAGS)
+            assert results["passes"] > 0
+            assert not results["violations"], f"{path} at {width}:\n{describe(results['violations'])}"
+            keep_screenshot(page, role, width, path)
     assert not errors, "\n".join(errors)
 
 
-def test_customer_pages_are_accessible(page: Page, live_server, people, axe_source, page_errors):
-    sign_in(page, live_server, people["a_admin"])
-    audit_pages(page, live_server, CUSTOMER_PAGES, axe_source, page_errors)
+def keep_screenshot(page: Page, role: str, width: int, path: str) -> None:
+    """For people reviewing a change: every role's pages as they look, kept by CI (never committed)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^a-z0-9]+", "-", f"{role}-{width}-{path}".lower()).strip("-")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-@pytest.mark.parametrize("viewport", [None, {"width": 390, "height": 844}])
-def test_staff_pages_are_accessible(page: Page, live_server, people, axe_source, page_errors, viewport):
-    if viewport:
-        page.set_viewport_size(viewport)
-    sign_in(page, live_server, people["staff"])
-    paths = [p.format(org=people["a_admin"].org_id) for p in STAFF_PAGES]
-    audit_pages(page, live_server, paths, axe_source, page_errors)
+@pytest.mark.parametrize("who", ["a_admin", "a_member"])
+def test_customer_pages_are_accessible(page: Page, live_server, people, axe_source, page_errors, who):
+    sign_in(page, live_server, people[who])
+    paths = CUSTOMER_PAGES if who == "a_admin" else [p for p in CUSTOMER_PAGES if p != "/account/team"]
+    audit_pages(page, live_server, paths, axe_source, page_errors, role=who)
+
+
+@pytest.mark.parametrize("who", ["staff", "dpo", "admin"])
+def test_staff_pages_are_accessible(page: Page, live_server, people, axe_source, page_errors, who):
+    sign_in(page, live_server, people[who])
+    paths = [p.format(org=people["a_admin"].org_id) for p in STAFF_PAGES + CUSTOMER_PAGES[:3]]
+    audit_pages(page, live_server, paths, axe_source, page_errors, role=who)
