@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.screens import keep_screenshot
+
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 MOBILE = {"width": 390, "height": 844}
 
@@ -76,6 +78,8 @@ def check_page(page: Page, live_server: str, path: str, axe_source: str, errors:
     assert not violations, f"axe found {len(violations)} WCAG violations on {path}:\n{describe(violations)}"
     problems = unexpected(errors, path, live_server)
     assert not problems, f"console errors on {path}:\n" + "\n".join(problems)
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth"), f"{path} scrolls sideways"
+    keep_screenshot(page, "anonymous", page.viewport_size["width"], path)
 
 
 @pytest.mark.parametrize("path", list(PUBLIC_PAGES))
@@ -87,9 +91,11 @@ def test_public_page_is_accessible(
     check_page(page, live_server, path, axe_source, page_errors)
 
 
-@pytest.mark.parametrize("path", ["/", "/faq"])
+@pytest.mark.parametrize("path", list(PUBLIC_PAGES))
 def test_public_page_is_accessible_on_a_phone(
-    page: Page, live_server: str, path: str, axe_source: str, page_errors: list[str]
+    page: Page, live_server: str, path: str, axe_source: str, page_errors: list[str], request: pytest.FixtureRequest
 ) -> None:
+    if path == "/changelog":
+        request.getfixturevalue("published")
     page.set_viewport_size(MOBILE)
     check_page(page, live_server, path, axe_source, page_errors)

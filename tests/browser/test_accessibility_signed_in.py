@@ -9,12 +9,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_accessibility import RUN_AXE, WCAG_TAGS, describe
+from tests.browser.screens import keep_screenshot
 from tests.conftest import PASSWORD
-from trustcenter import PROJECT_ROOT
 
 CUSTOMER_PAGES = ["/account/", "/account/profile", "/account/security", "/account/team"]
 WIDTHS = [(1280, 800), (390, 844)]
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 STAFF_PAGES = ["/staff/customers", "/staff/customers/{org}", "/staff/audit"]
 
 
@@ -45,13 +44,6 @@ def audit_pages(page: Page, live_server: str, paths: list[str], axe_source: str,
             assert not results["violations"], f"{path} at {width}:\n{describe(results['violations'])}"
             keep_screenshot(page, role, width, path)
     assert not errors, "\n".join(errors)
-
-
-def keep_screenshot(page: Page, role: str, width: int, path: str) -> None:
-    """For people reviewing a change: every role's pages as they look, kept by CI (never committed)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^a-z0-9]+", "-", f"{role}-{width}-{path}".lower()).strip("-")
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("who", ["a_admin", "a_member"])
