@@ -52,6 +52,8 @@ def test_new_recovery_codes_on_an_old_session_ask_for_the_password_first(page: P
 def test_a_bad_audit_filter_is_explained_beside_its_field(page: Page, live_server, people):
     staff_signed_in(page, live_server, people["staff"])
     page.goto(f"{live_server}/staff/audit")
+    label_tops = {round(page.locator(f'label[for="{name}"]').bounding_box()["y"]) for name in ("action", "since", "until")}
+    assert len(label_tops) == 1, f"the filter labels do not line up: {label_tops}"
     page.get_by_label("Action").fill("not an action!")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_text("Actions are lower-case words joined by dots")).to_be_visible()
