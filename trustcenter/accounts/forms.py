@@ -88,8 +88,8 @@ def _text(label: str, max_length: int = 200) -> StringField:
                                                              message=f"Use at most {max_length} characters.")])
 
 
-def _choices(values: Iterable[str], prompt: str) -> list[tuple[str, str]]:
-    return [("", prompt)] + [(value, value) for value in values]
+def _choices(values: Iterable[str], prompt: str) -> list[SelectChoice]:
+    return [SelectChoice("", prompt)] + [SelectChoice(value, value) for value in values]
 
 
 class ProfileForm(FlaskForm):

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from trustcenter.accounts import service
-from trustcenter.accounts.models import AccountToken, Organisation, ResetRequest, User
+from trustcenter.accounts.models import PROVIDER, AccountToken, Organisation, ResetRequest, User
 from trustcenter.accounts.roles import INVITABLE_BY, Role
 from trustcenter.accounts.service import INVITE_TTL, RESET_TTL, AccountError, Actor
 from trustcenter.crypto import CryptoError
@@ -37,6 +37,9 @@ def invite(session: Session, inviter: User, org: Organisation, email: str, role:
         raise AccountError(f"You cannot invite someone as {role.label}.")
     if inviter.role_enum is not Role.ADMIN and org.id != inviter.org_id:
         raise AccountError("You can only invite colleagues to your own organisation.")
+    if role.is_provider != (org.kind == PROVIDER):
+        raise AccountError(f"{role.label} is not a role in {org.display_name}: provider roles are for the "
+                           "provider's people, customer roles for customers'.")
     email = service.normalise_email(email)
     index = service.email_index(session, email)  # once for the lookup and the new account
     existing = [u for u in service.users_with_email(session, index=index) if u.org_id == org.id]

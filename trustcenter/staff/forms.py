@@ -1,12 +1,17 @@
-"""The audit log's filters: every query parameter the page reads goes through this one form."""
+"""Staff forms: the audit log's filters (every query parameter the page reads), and the administrator's."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from wtforms import DateField, Form, IntegerField, StringField
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, Form, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, Regexp
+
+from trustcenter.accounts.forms import EMAIL
+from trustcenter.accounts.roles import Role
 
 UTC = dt.timezone.utc
 LARGEST_ID = 2**62  # well inside a 64-bit integer column on every database
@@ -40,3 +45,15 @@ class AuditFilterForm(Form):
 
 def start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=UTC)
+
+
+class AdminInviteForm(FlaskForm):
+    """An administrator invites anyone, to the provider or to a customer; choices are set per request."""
+
+    email = EmailField("E-mail address", validators=EMAIL)
+    org_id = SelectField("Organisation")
+    role = SelectField("Role", choices=[SelectChoice(role.value, role.label) for role in Role])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[SelectChoice(role.value, role.label) for role in Role])

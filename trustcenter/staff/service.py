@@ -22,6 +22,12 @@ def customer_organisations(session: Session) -> list[tuple[Organisation, int]]:
                   key=lambda row: row[0].display_name.casefold())
 
 
+def all_organisations(session: Session) -> list[Organisation]:
+    """The provider first, then customers by name (opened here: names are sealed)."""
+    return sorted(session.scalars(select(Organisation)),
+                  key=lambda org: (org.kind == CUSTOMER, org.display_name.casefold()))
+
+
 def get_customer_for(viewer: User, session: Session, org_id: str) -> Organisation | None:
     """The customer organisation `org_id` if `viewer` works for the provider; None otherwise (answer 404)."""
     if not viewer.role_enum.is_provider or len(org_id) > 36:
