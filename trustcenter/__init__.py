@@ -140,6 +140,7 @@ def _init_content(app: Flask) -> None:
 
     watch = app.config["ENV"] == "development"
     app.extensions["content"] = ContentStore(app.config["CONTENT_DIR"], watch=watch)
+    app.extensions["published_dates"] = {}  # content version digest -> when it was published (faq.service)
 
 
 def _register_blueprints(app: Flask) -> None:

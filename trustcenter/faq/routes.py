@@ -41,8 +41,7 @@ def section(slug: str) -> Response:
 
 def served_version_date(content: Content) -> dt.datetime | None:
     """When the content served now was published; until it is, the page is not replayed from the cache."""
-    published = service.published_at(db.session(), content.version,
-                                      current_app.extensions.setdefault("published_dates", {}))
+    published = service.published_at(db.session(), content.version, current_app.extensions["published_dates"])
     if published is None:
         do_not_store()
     return published
