@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from tests.conftest import close_app
 from trustcenter import PROJECT_ROOT, create_app
 
 HTMX = {"HX-Request": "true"}
@@ -84,11 +85,14 @@ def test_content_change_invalidates_the_cache(app_config, tmp_path):
     content = tmp_path / "content"
     shutil.copytree(PROJECT_ROOT / "content", content)
     app = create_app({**app_config, "ENV": "development", "CONTENT_DIR": str(content), "MAIL_WORKER_THREAD": False})
-    client = app.test_client()
-    assert b"Technical Customer service team" in client.get("/faq").data
-    faq = content / "faq" / "02-cloud-infrastructure.md"
-    faq.write_text(faq.read_text().replace("Technical Customer service team", "Our support engineers"))
-    assert b"Our support engineers" in client.get("/faq").data
+    try:
+        client = app.test_client()
+        assert b"Technical Customer service team" in client.get("/faq").data
+        faq = content / "faq" / "02-cloud-infrastructure.md"
+        faq.write_text(faq.read_text().replace("Technical Customer service team", "Our support engineers"))
+        assert b"Our support engineers" in client.get("/faq").data
+    finally:
+        close_app(app)
 
 
 def test_an_unpublished_version_is_not_stored_and_its_date_appears_once_published(app_config, tmp_path):
@@ -100,16 +104,19 @@ def test_an_unpublished_version_is_not_stored_and_its_date_appears_once_publishe
     faq = content / "faq" / "02-cloud-infrastructure.md"
     faq.write_text(faq.read_text().replace("Technical Customer service team", "Our support engineers"))
     app = create_app({**app_config, "CONTENT_DIR": str(content), "MAIL_WORKER_THREAD": False})
-    client = app.test_client()
-    assert b"This version is not published yet" in client.get("/faq").data
-    assert len(app.extensions["page_cache"]) == 0
-    with app.app_context():
-        version = service.publish(db.session(), app.extensions["content"].current())  # as `content publish` does
-        db.session.remove()
-    page = client.get("/faq").get_data(as_text=True)
-    assert f"Published <time datetime=" in page and version.published_at.strftime("%-d %B %Y") in page
-    assert "answers dated" in page and "25 May 2018" in page
-    assert len(app.extensions["page_cache"]) == 1
+    try:
+        client = app.test_client()
+        assert b"This version is not published yet" in client.get("/faq").data
+        assert len(app.extensions["page_cache"]) == 0
+        with app.app_context():
+            version = service.publish(db.session(), app.extensions["content"].current())  # as `content publish` does
+            db.session.remove()
+        page = client.get("/faq").get_data(as_text=True)
+        assert "Published <time datetime=" in page and version.published_at.strftime("%-d %B %Y") in page
+        assert "answers dated" in page and "25 May 2018" in page
+        assert len(app.extensions["page_cache"]) == 1
+    finally:
+        close_app(app)
 
 
 def test_cache_is_bounded(app, client):

@@ -105,7 +105,9 @@ def test_a_reset_link_opened_at_once_in_several_browsers_changes_the_password_on
         path = re.search(r"https://trust\.example(/account/reset/\S+)", mail.get_body(("plain",)).get_content()).group(1)
         browsers = [Browser(port, forwarded_for=f"198.51.100.{n}") for n in range(CONCURRENT)]
         statuses = posted_together(browsers, path, {"password": "another long passphrase"})
-        assert sorted(statuses) == [200] * (CONCURRENT - 1) + [303], statuses
+        # One changes the password; the others see the link refused: on the form (200) if they read it
+        # before the winner committed, or as an expired link (410) if after.
+        assert statuses.count(303) == 1 and set(statuses) <= {200, 303, 410}, statuses
         changed = wait_for_mail(smtp_server.mailbox, 2)
         time.sleep(1)  # a second "password changed" mail would have been queued by now
     assert len(smtp_server.mailbox.messages) == 2, [m["Subject"] for m in smtp_server.mailbox.messages]
