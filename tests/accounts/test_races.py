@@ -66,13 +66,18 @@ def posted_together(browsers: list[Browser], path: str, form: dict[str, str]) ->
     return statuses
 
 
-def test_a_code_sent_at_once_from_several_sessions_signs_in_one(databases, tmp_path, app):
-    env = production_env(databases, tmp_path, free_port())
-    app.extensions["mail_worker"].stop()
+def prepare_one_member(env: dict[str, str], app) -> None:
+    """A production database holding one customer member, prepared by the CLI as an operator would."""
+    app.extensions["mail_worker"].stop()  # the test app only prepared and will empty the databases
     cli(env, "db", "upgrade")
     cli(env, "orgs", "create", "Northwind Analytics Ltd")
     cli(env, "users", "create", "--email", EMAIL, "--role", "customer_member", "--org", "northwind analytics ltd",
         "--password-stdin", stdin=PASSWORD + "\n")
+
+
+def test_a_code_sent_at_once_from_several_sessions_signs_in_one(databases, tmp_path, app):
+    env = production_env(databases, tmp_path, free_port())
+    prepare_one_member(env, app)
     port, log = free_port(), tmp_path / "web.log"
     with web(env, port, log, workers=CONCURRENT):
         secret, recovery_codes = enrol(port)
@@ -92,11 +97,7 @@ def test_a_code_sent_at_once_from_several_sessions_signs_in_one(databases, tmp_p
 def test_a_reset_link_opened_at_once_in_several_browsers_changes_the_password_once(databases, tmp_path, app,
                                                                                     smtp_server):
     env = production_env(databases, tmp_path, smtp_server.port)
-    app.extensions["mail_worker"].stop()
-    cli(env, "db", "upgrade")
-    cli(env, "orgs", "create", "Northwind Analytics Ltd")
-    cli(env, "users", "create", "--email", EMAIL, "--role", "customer_member", "--org", "northwind analytics ltd",
-        "--password-stdin", stdin=PASSWORD + "\n")
+    prepare_one_member(env, app)
     port, log = free_port(), tmp_path / "processes.log"
     with process([str(BIN / "trustcenter"), "worker", "--poll", "0.2"], env, log), \
             web(env, port, log, workers=CONCURRENT):
