@@ -148,10 +148,14 @@ def _register_blueprints(app: Flask) -> None:
     from trustcenter.accounts.routes import bp as accounts_bp
     from trustcenter.faq.routes import bp as faq_bp
     from trustcenter.public.routes import bp as public_bp
+    from trustcenter.requests.routes import bp as requests_bp
+    from trustcenter.requests.routes import staff_bp as staff_requests_bp
     from trustcenter.staff.routes import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(faq_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(requests_bp)
+    app.register_blueprint(staff_requests_bp)
     app.before_request(enforce_declared_access)

@@ -51,6 +51,9 @@ SETTINGS: tuple[Setting, ...] = (
     # How old a session's last proof of identity (password or code) may be for sensitive changes.
     Setting("RECENT_PROOF_MINUTES", 10, int),
     Setting("REDIS_URL", None),
+    # Rights requests (docs/requests.md): the working days that move a deadline, and the local date of receipt.
+    Setting("WORKING_CALENDAR", "GB-ENG"),
+    Setting("TIMEZONE", "Europe/London"),
     Setting("DEMO_ACCOUNTS", False, bool),
     # Mail (docs/mail.md). MAIL_TRANSPORT unset: "smtp" in production, "file" elsewhere;
     # MAIL_WORKER_THREAD unset: the in-process delivery thread runs in development only.
@@ -153,10 +156,22 @@ def resolve(
     if not config["BACKUP_DIR"]:
         config["BACKUP_DIR"] = str(instance_path / "backups")
     _check_keystore(config)
+    _check_request_clock(config)
     config["SITE_URL"] = site_url(config)
     if not config["CONTENT_DIR"]:
         config["CONTENT_DIR"] = str(root_path / "content")
     return config
+
+
+def _check_request_clock(config: Mapping[str, Any]) -> None:
+    """A deadline computed on the wrong calendar is a missed deadline: refuse to start instead."""
+    from trustcenter.requests.clock import check_calendar, check_timezone
+
+    for name, check in (("WORKING_CALENDAR", check_calendar), ("TIMEZONE", check_timezone)):
+        try:
+            check(config[name])
+        except ValueError as error:
+            raise ConfigError(f"{ENV_PREFIX}{name}: {error}") from None
 
 
 # Where the site answers when SITE_URL is not set: `make run`'s address, and Flask's test client's.

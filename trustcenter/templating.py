@@ -43,6 +43,11 @@ NAVIGATION = (
 )
 
 
+def long_date(value: dt.date) -> str:
+    """"Tuesday 1 December 2026": deadlines read without doubt about the day or the month's order."""
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
 def rfc3339(value: dt.datetime | dt.date) -> str:
     """UTC timestamp for feeds; naive values are stored as UTC."""
     if not isinstance(value, dt.datetime):
@@ -86,6 +91,7 @@ def init_templating(app: Flask) -> None:
     app.add_template_global(cached_fragment)
     app.context_processor(template_globals)
     app.add_template_filter(rfc3339)
+    app.add_template_filter(long_date)
     # Flask autoescapes only HTML-like names; feeds are XML too, so a name like "A & B" stays well-formed.
     app.jinja_env.autoescape = select_autoescape(AUTOESCAPED_EXTENSIONS)
     app.jinja_env.trim_blocks = True

@@ -12,9 +12,10 @@ from tests.browser.test_accessibility import RUN_AXE, WCAG_TAGS, describe
 from tests.browser.screens import keep_screenshot
 from tests.conftest import PASSWORD
 
-CUSTOMER_PAGES = ["/account/", "/account/profile", "/account/security", "/account/team"]
+CUSTOMER_PAGES = ["/account/", "/account/profile", "/account/security", "/account/requests", "/account/requests/new",
+                  "/account/requests/new?kind=objection", "/account/team"]
 WIDTHS = [(1280, 800), (390, 844)]
-STAFF_PAGES = ["/staff/customers", "/staff/customers/{org}", "/staff/audit"]
+STAFF_PAGES = ["/staff/requests", "/staff/customers", "/staff/customers/{org}", "/staff/audit"]
 
 
 def sign_in(page: Page, live_server: str, person) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from trustcenter.accounts.models import Organisation, User
 from trustcenter.audit.models import AuditEntry
+from trustcenter.requests.models import reference_of
 
 ACTIONS = {
     "audit.verified": "Audit log verified",
@@ -40,6 +41,14 @@ ACTIONS = {
     "password.reset_requested": "Password reset asked for",
     "personal_data.viewed": "Personal data viewed",
     "profile.updated": "Profile updated",
+    "request.assigned": "Request assigned",
+    "request.extended": "Request deadline extended",
+    "request.message": "Request message",
+    "request.state_changed": "Request state changed",
+    "request.submitted": "Request filed",
+    "request.viewed": "Request viewed",
+    "request.withdrawn": "Request withdrawn",
+    "requests.viewed": "Request queue viewed",
     "retention.purged": "Expired records deleted",
     "session.revoked_all": "Signed out everywhere",
     "user.created": "Account created",
@@ -90,6 +99,8 @@ def _actor(entry: AuditEntry, people: dict[str, User]) -> Party:
 def _subject(entry: AuditEntry, people: dict[str, User], orgs: dict[str, Organisation]) -> Party | None:
     if not entry.subject_type:
         return None
+    if entry.subject_type == "rights_request" and entry.subject_id:
+        return Party(f"Request {reference_of(entry.subject_id)}", entry.subject_id)
     found = (people if entry.subject_type == "user" else orgs).get(entry.subject_id or "")
     if found is None:
         return Party(entry.subject_type, entry.subject_id)

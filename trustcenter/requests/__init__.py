@@ -1,0 +1,1 @@
+"""Data queries and GDPR rights requests: the legal clock, the queue, and fulfilment."""

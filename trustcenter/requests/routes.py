@@ -1,0 +1,277 @@
+"""Rights requests: customers file and follow theirs at /account/requests; staff work the queue at /staff/requests.
+
+Every request is loaded through `service.request_for`, which checks tenant and role; anything else is a 404.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from trustcenter.access import roles_required
+from trustcenter.accounts.roles import PROVIDER_ROLES, Role
+from trustcenter.extensions import db
+from trustcenter.faq.current import current_content
+from trustcenter.htmx import render
+from trustcenter.requests import kinds, service
+from trustcenter.requests.forms import (
+    AssignForm,
+    ExtendForm,
+    KindChoiceForm,
+    MessageForm,
+    MoveForm,
+    QueueFilterForm,
+    WithdrawForm,
+    answers_of,
+    request_form,
+)
+from trustcenter.requests.mail import send
+from trustcenter.requests.models import Kind, RightsRequest, State
+from trustcenter.requests.service import Clock, QueueFilters, RequestError, Viewer
+
+bp = Blueprint("requests", __name__, template_folder="templates")
+staff_bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests", template_folder="templates")
+QUEUE_PAGE_SIZE = 50
+
+
+@bp.app_template_filter("state_label")
+def state_label(value: str) -> str:
+    return State(value).label
+
+
+def the_clock() -> Clock:
+    return Clock(current_app.config["WORKING_CALENDAR"], current_app.config["TIMEZONE"])
+
+
+def viewer() -> Viewer:
+    return Viewer(current_user._get_current_object(), request.remote_addr)  # the user, not the proxy
+
+
+def staff_inbox() -> str:
+    """New requests and replies go to the Data Protection Officer's address from the content."""
+    return current_content().site.dpo_email
+
+
+def load(request_id: str) -> RightsRequest:
+    found = service.request_for(db.session(), current_user, request_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def back_to(request_id: str) -> Response:
+    return redirect(url_for("requests.detail", request_id=request_id), code=303)
+
+
+# -- customers ------------------------------------------------------------------------------------------------
+
+@bp.get("/account/requests")
+@roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
+def index() -> str:
+    session = db.session()
+    requests = service.requests_of(session, current_user)
+    return render_template("requests/index.html", requests=requests, today=the_clock().today(),
+                           days_left=service.days_left)
+
+
+@bp.route("/account/requests/new", methods=["GET", "POST"])
+@roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
+def new() -> Response | str:
+    """Step one picks the right (a GET form); step two asks only what that right needs."""
+    choice = KindChoiceForm(request.args if request.method == "GET" else MultiDict({"kind": request.args.get("kind")}))
+    kind = Kind(choice.kind.data) if choice.validate() else None
+    is_admin = current_user.role_enum is Role.CUSTOMER_ADMIN
+    form = request_form(kind, is_admin) if kind else None
+    status = 200
+    if kind and form is not None and request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                filed = service.file_request(db.session(), viewer(), kind, answers_of(form), the_clock(), send,
+                                             staff_inbox())
+            except RequestError as error:
+                flash(str(error), "error")
+            else:
+                flash(f"Request {filed.reference} filed. We have sent you a receipt.", "success")
+                return back_to(filed.id)
+        status = 422
+    elif request.method == "POST":
+        status = 400
+    response = render("requests/new.html", block="request_form", choice=choice, kind=kind, form=form,
+                      kinds={k.value: k for k in Kind})
+    response.status_code = status
+    return response
+
+
+@bp.get("/account/requests/<request_id>")
+@roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
+def detail(request_id: str) -> str:
+    found = load(request_id)
+    return render_template("requests/detail.html", request_=found, answers=kinds.answers_in_words(
+        found.kind_enum, found.details), events=service.timeline(db.session(), found, for_requester=True),
+        may_act=service.may_act_as_requester(current_user, found), message_form=MessageForm(),
+        withdraw_form=WithdrawForm(), today=the_clock().today(), days_left=service.days_left)
+
+
+@bp.post("/account/requests/<request_id>/reply")
+@roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
+def reply(request_id: str) -> Response:
+    found = load(request_id)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return back_to(found.id)
+    try:
+        service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(), staff_inbox())
+    except RequestError as error:
+        flash(str(error), "error")
+    else:
+        flash("Message sent.", "success")
+    return back_to(found.id)
+
+
+@bp.post("/account/requests/<request_id>/withdraw")
+@roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
+def withdraw(request_id: str) -> Response:
+    found = load(request_id)
+    if WithdrawForm().validate_on_submit():
+        try:
+            service.withdraw(db.session(), viewer(), found, send, the_clock())
+        except RequestError as error:
+            flash(str(error), "error")
+        else:
+            flash(f"Request {found.reference} withdrawn.", "success")
+    return back_to(found.id)
+
+
+# -- staff ----------------------------------------------------------------------------------------------------
+
+@staff_bp.get("")
+@roles_required(*PROVIDER_ROLES)
+def queue() -> Response:
+    session = db.session()
+    filters = QueueFilterForm(request.args)
+    organisations = service.customer_organisations(session)
+    filters.org.choices = [("", "Any customer")] + [(org.id, org.display_name) for org in organisations]
+    people = service.provider_people(session)
+    filters.assignee.choices = [("", "Anyone"), ("none", "Nobody yet")] + [(p.id, p.display_name) for p in people]
+    today = the_clock().today()
+    if not filters.validate():
+        response = render("requests/queue.html", block="rows", filters=filters, rows=[], next_page=None,
+                          calendar_name=current_app.config["WORKING_CALENDAR"],
+                          today=today, names={}, orgs={}, days_left=service.days_left)
+        response.status_code = 400
+        return response
+    rows, cursor = service.queue_page(session, viewer(), QueueFilters(
+        kind=filters.kind.data or "", state=filters.state.data or "", due=filters.due.data or "",
+        org_id=filters.org.data or "", assignee=filters.assignee.data or "", after=filters.cursor()),
+        today, QUEUE_PAGE_SIZE)
+    next_page = filters.query_for(after=f"{cursor[0].isoformat()}.{cursor[1]}") if cursor else None
+    return render("requests/queue.html", block="rows", filters=filters, rows=rows, next_page=next_page, today=today,
+                  calendar_name=current_app.config["WORKING_CALENDAR"],
+                  names=service.people_named(session, {r.assignee_id for r in rows}),
+                  orgs=service.organisations_named(session, {r.org_id for r in rows}), days_left=service.days_left)
+
+
+@staff_bp.get("/<request_id>", endpoint="detail")
+@roles_required(*PROVIDER_ROLES)
+def staff_detail(request_id: str) -> str:
+    session = db.session()
+    found = load(request_id)
+    events = service.timeline(session, found, for_requester=False)
+    service.viewed(session, viewer(), found)
+    move_form = MoveForm()
+    move_form.to.choices = [(s.value, s.label) for s in State if s in service.TRANSITIONS.get(found.state_enum, ())]
+    move_form.referred_org.choices = [("", "Choose a customer")] + [
+        (org.id, org.display_name) for org in service.customer_organisations(session)]
+    assign_form = AssignForm(assignee=found.assignee_id or "")
+    assign_form.assignee.choices = [("", "Nobody")] + [(p.id, p.display_name) for p in service.provider_people(session)]
+    today = the_clock().today()
+    return render_template(
+        "requests/staff_detail.html", request_=found, events=events, today=today, days_left=service.days_left,
+        answers=kinds.answers_in_words(found.kind_enum, found.details), move_form=move_form,
+        extend_form=ExtendForm(), assign_form=assign_form, message_form=MessageForm(),
+        may_extend=found.state_enum.is_open and found.extension_months < service.MAX_EXTENSION_MONTHS and
+        service.clock.may_extend(found.received_on, today, paused_days=found.paused_days,
+                                 calendar=the_clock().calendar),
+        names=service.people_named(session, {e.actor_id for e in events} | {found.assignee_id, found.requester_id}),
+        orgs=service.organisations_named(session, {found.org_id, found.referred_org_id}))
+
+
+def staff_back_to(request_id: str) -> Response:
+    return redirect(url_for("staff_requests.detail", request_id=request_id), code=303)
+
+
+@staff_bp.post("/<request_id>/move")
+@roles_required(*PROVIDER_ROLES)
+def move(request_id: str) -> Response:
+    session = db.session()
+    found = load(request_id)
+    form = MoveForm()
+    form.to.choices = [(s.value, s.label) for s in State]
+    if not form.validate_on_submit():
+        flash("Choose the new state.", "error")
+        return staff_back_to(found.id)
+    referred = None
+    if form.referred_org.data:
+        referred = next((org for org in service.customer_organisations(session)
+                         if org.id == form.referred_org.data), None)
+    try:
+        service.move(session, viewer(), found, State(form.to.data), form.message.data, the_clock(), send,
+                     referred_org=referred)
+    except RequestError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"{found.reference} is now {found.state_enum.label.lower()}. The requester has been told.", "success")
+    return staff_back_to(found.id)
+
+
+@staff_bp.post("/<request_id>/extend")
+@roles_required(*PROVIDER_ROLES)
+def extend(request_id: str) -> Response:
+    found = load(request_id)
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return staff_back_to(found.id)
+    try:
+        service.extend(db.session(), viewer(), found, int(form.months.data), form.reason.data, the_clock(), send)
+    except RequestError as error:
+        flash(str(error), "error")
+    else:
+        flash("Deadline extended. The requester has been told the reason.", "success")
+    return staff_back_to(found.id)
+
+
+@staff_bp.post("/<request_id>/message")
+@roles_required(*PROVIDER_ROLES)
+def message(request_id: str) -> Response:
+    found = load(request_id)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return staff_back_to(found.id)
+    try:
+        service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(), staff_inbox(),
+                             internal=bool(form.internal.data))
+    except RequestError as error:
+        flash(str(error), "error")
+    else:
+        flash("Internal note added." if form.internal.data else "Message sent to the requester.", "success")
+    return staff_back_to(found.id)
+
+
+@staff_bp.post("/<request_id>/assign")
+@roles_required(*PROVIDER_ROLES)
+def assign(request_id: str) -> Response:
+    session = db.session()
+    found = load(request_id)
+    form = AssignForm()
+    if form.validate_on_submit():
+        people = {p.id: p for p in service.provider_people(session)}
+        if form.assignee.data and form.assignee.data not in people:
+            flash("Requests are assigned to our staff, the DPO or an administrator.", "error")
+            return staff_back_to(found.id)
+        service.assign(session, viewer(), found, people.get(form.assignee.data or ""))
+        flash("Assignment saved.", "success")
+    return staff_back_to(found.id)
