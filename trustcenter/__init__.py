@@ -41,6 +41,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from trustcenter.accounts.tasks import init_tasks
 
     init_tasks(app)
+    from trustcenter.requests.tasks import init_tasks as init_request_tasks
+
+    init_request_tasks(app)
     _register_blueprints(app)
 
     from trustcenter import cli, errors, headers, links, templating

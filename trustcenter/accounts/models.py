@@ -68,7 +68,10 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-
+    # GDPR Art. 18: set while processing is restricted; no optional mail, nothing sent to third parties.
+    restricted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # GDPR Art. 21: the processing this person objected to and we stopped, e.g. "update_mail" (space-separated).
+    objections: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     email = encrypted[str]()
     first_name = encrypted[str]()

@@ -81,7 +81,7 @@ class encrypted(Generic[T]):  # noqa: N801 - used like a column declaration
     """A plain attribute over a sealed column of the same name."""
 
     def __init__(self, codec: str = "text", nullable: bool = True) -> None:
-        if codec not in ("text", "json"):
+        if codec not in ("text", "json", "bytes"):
             raise ValueError(f"unknown codec {codec!r}")
         self.codec = codec
         self.nullable = nullable
@@ -124,7 +124,7 @@ class encrypted(Generic[T]):  # noqa: N801 - used like a column declaration
         prefix = self._place_prefixes.get(type(obj)) or self._place_prefix(type(obj))
         row_id = values["id"] if "id" in values else obj.id
         plain = keys.open_at(blob, prefix + str(row_id).encode())
-        value = plain.decode() if self.codec == "text" else json.loads(plain)
+        value = plain.decode() if self.codec == "text" else plain if self.codec == "bytes" else json.loads(plain)
         values[self.cache_attr] = (blob, value)
         return value
 
@@ -148,6 +148,10 @@ class encrypted(Generic[T]):  # noqa: N801 - used like a column declaration
         obj.__dict__[self.cache_attr] = (blob, stored.value)
 
     def _encode(self, value: Any) -> bytes:
+        if self.codec == "bytes":
+            if not isinstance(value, bytes):
+                raise TypeError(f"{self.name} must be bytes, not {type(value).__name__}")
+            return value
         if self.codec == "json":
             return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
         if not isinstance(value, str):

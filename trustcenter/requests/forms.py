@@ -6,10 +6,11 @@ import datetime as dt
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from trustcenter.accounts.forms import EMAIL
 from trustcenter.requests.kinds import MAX_TEXT, questions_for
 from trustcenter.requests.models import Kind, State
 from trustcenter.requests.service import MAX_MESSAGE, TRANSITIONS
@@ -27,11 +28,19 @@ class KindChoiceForm(Form):
         "Choose the kind of request.")])
 
 
-def request_form(kind: Kind, is_admin: bool, formdata: Any = None) -> FlaskForm:
-    """The form for `kind`: exactly its questions (a customer administrator may be asked one more)."""
+def request_form(kind: Kind, is_admin: bool, formdata: Any = None, contact: bool = False) -> FlaskForm:
+    """The form for `kind`: exactly its questions (a customer administrator may be asked one more); with
+    `contact`, for someone without an account, their name and the address to confirm first."""
 
     class RequestForm(FlaskForm):
         pass
+
+    if contact:
+        RequestForm.name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=200)],
+                                       render_kw={"autocomplete": "name", "maxlength": 200})
+        RequestForm.email = EmailField("Your e-mail address", validators=EMAIL, render_kw={"autocomplete": "email"},
+                                       description="We send a link there: your request counts from when you "
+                                                   "follow it.")
 
     for question in questions_for(kind, is_admin):
         validators = [DataRequired(f"{question.label}: this is needed.") if question.required else Optional(),
@@ -64,6 +73,10 @@ class MessageForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     """Only the CSRF token: withdrawing is one button."""
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: a button, so that a mail scanner opening the link files nothing."""
 
 
 STAFF_MOVES = sorted({state for targets in TRANSITIONS.values() for state in targets}, key=list(State).index)

@@ -68,6 +68,8 @@ class State(str, Enum):
     REFUSED = "refused"
     WITHDRAWN = "withdrawn"
     REFERRED = "referred"
+    # Filed without an account: nothing happens (and no clock runs) until the address is confirmed.
+    UNCONFIRMED = "unconfirmed"
 
     @property
     def label(self) -> str:
@@ -87,6 +89,7 @@ STATE_LABELS = {
     State.REFUSED: "Refused",
     State.WITHDRAWN: "Withdrawn",
     State.REFERRED: "Referred to the controller",
+    State.UNCONFIRMED: "Waiting for the e-mail address to be confirmed",
 }
 OPEN_STATES = frozenset({State.SUBMITTED, State.ACKNOWLEDGED, State.IN_PROGRESS, State.AWAITING_REQUESTER})
 
@@ -176,3 +179,36 @@ class RequestEvent(Base):
     visible_to_requester: Mapped[bool] = mapped_column(Boolean, default=True)
 
     body = encrypted[str]()
+
+
+class RequestLink(Base):
+    """A link mailed to someone without an account: to confirm a request (once), or to follow it.
+
+    Only the token's hash is stored, so a copy of the database opens no request.
+    """
+
+    __tablename__ = "request_links"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # confirm, follow
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RequestAttachment(Base):
+    """A file sent on a request's thread, sealed under the request's key like the thread itself."""
+
+    __tablename__ = "request_attachments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("request_events.id", ondelete="CASCADE"), index=True)
+    data_key_id: Mapped[str] = mapped_column(String(36))
+    media_type: Mapped[str] = mapped_column(String(64))  # found from the content, never from the name
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    filename = encrypted[str]()
+    content = encrypted[bytes]("bytes")

@@ -5,11 +5,13 @@ Every request is loaded through `service.request_for`, which checks tenant and r
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from trustcenter.access import roles_required
+from trustcenter.access import public, roles_required
+from trustcenter.accounts.service import provider_organisation, secret_digest
+from trustcenter.accounts.throttle import account_key, throttled
 from trustcenter.accounts.roles import PROVIDER_ROLES, Role
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
@@ -17,6 +19,7 @@ from trustcenter.htmx import render
 from trustcenter.requests import kinds, service
 from trustcenter.requests.forms import (
     AssignForm,
+    ConfirmForm,
     ExtendForm,
     KindChoiceForm,
     MessageForm,
@@ -44,7 +47,13 @@ def the_clock() -> Clock:
     return Clock(current_app.config["WORKING_CALENDAR"], current_app.config["TIMEZONE"])
 
 
+FOLLOWED_KEY = "followed_requests"  # requests this browser may follow without an account, opened by mailed links
+MAX_FOLLOWED = 20
+
+
 def viewer() -> Viewer:
+    if not current_user.is_authenticated:
+        return Viewer(None, request.remote_addr, frozenset(session.get(FOLLOWED_KEY, ())))
     return Viewer(current_user._get_current_object(), request.remote_addr)  # the user, not the proxy
 
 
@@ -106,27 +115,25 @@ def new() -> Response | str:
 @bp.get("/account/requests/<request_id>")
 @roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
 def detail(request_id: str) -> str:
-    found = load(request_id)
+    return show(load(request_id), "requests")
+
+
+def show(found: RightsRequest, actions: str) -> str:
+    """A request as its requester sees it; `actions` is the blueprint whose reply and withdraw routes to use."""
+    prefix = "requests." if actions == "requests" else "requests.followed_"
     return render_template("requests/detail.html", request_=found, answers=kinds.answers_in_words(
         found.kind_enum, found.details), events=service.timeline(db.session(), found, for_requester=True),
-        may_act=service.may_act_as_requester(current_user, found), message_form=MessageForm(),
-        withdraw_form=WithdrawForm(), today=the_clock().today(), days_left=service.days_left)
+        may_act=service.may_act_as_requester(viewer(), found), message_form=MessageForm(),
+        withdraw_form=WithdrawForm(), today=the_clock().today(), days_left=service.days_left,
+        reply_url=url_for(prefix + "reply", request_id=found.id),
+        withdraw_url=url_for(prefix + "withdraw", request_id=found.id))
 
 
 @bp.post("/account/requests/<request_id>/reply")
 @roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
 def reply(request_id: str) -> Response:
     found = load(request_id)
-    form = MessageForm()
-    if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
-        return back_to(found.id)
-    try:
-        service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(), staff_inbox())
-    except RequestError as error:
-        flash(str(error), "error")
-    else:
-        flash("Message sent.", "success")
+    post_reply(found)
     return back_to(found.id)
 
 
@@ -134,6 +141,24 @@ def reply(request_id: str) -> Response:
 @roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
 def withdraw(request_id: str) -> Response:
     found = load(request_id)
+    withdraw_request(found)
+    return back_to(found.id)
+
+
+def post_reply(found: RightsRequest) -> None:
+    form = MessageForm()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return
+    try:
+        service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(), staff_inbox())
+    except RequestError as error:
+        flash(str(error), "error")
+    else:
+        flash("Message sent.", "success")
+
+
+def withdraw_request(found: RightsRequest) -> None:
     if WithdrawForm().validate_on_submit():
         try:
             service.withdraw(db.session(), viewer(), found, send, the_clock())
@@ -141,7 +166,104 @@ def withdraw(request_id: str) -> Response:
             flash(str(error), "error")
         else:
             flash(f"Request {found.reference} withdrawn.", "success")
-    return back_to(found.id)
+
+
+# -- people without an account --------------------------------------------------------------------------------
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@public
+@throttled("10 per 10 minutes", "5 per hour", key=account_key("email"), per_account="10 per day")
+def new_without_account() -> Response | str:
+    """The same two steps, plus a name and the address to confirm; nothing is filed until it is confirmed."""
+    if current_user.is_authenticated and not current_user.role_enum.is_provider:
+        return redirect(url_for("requests.new", **request.args), code=303)
+    choice = KindChoiceForm(request.args if request.method == "GET" else MultiDict({"kind": request.args.get("kind")}))
+    kind = Kind(choice.kind.data) if choice.validate() else None
+    form = request_form(kind, False, contact=True) if kind else None
+    status = 200
+    if kind and form is not None and request.method == "POST":
+        if form.validate_on_submit():
+            session_ = db.session()
+            try:
+                service.file_without_account(session_, viewer(), kind, answers_of(form), form.name.data,
+                                             form.email.data, provider_organisation(session_, current_content().site.company),
+                                             send, the_clock())
+            except RequestError as error:
+                form.email.errors.append(str(error))
+            else:
+                return render_template("requests/check_mail.html", email=form.email.data)
+        status = 422
+    elif request.method == "POST":
+        status = 400
+    response = render("requests/new.html", block="request_form", choice=choice, kind=kind, form=form,
+                      kinds={k.value: k for k in Kind}, without_account=True)
+    response.status_code = status
+    return response
+
+
+@bp.route("/requests/confirm/<token>", methods=["GET", "POST"])
+@public
+# Counted per link by its digest: the counters never hold a usable token.
+@throttled("20 per 10 minutes", "10 per 15 minutes", key=lambda: secret_digest((request.view_args or {}).get("token", "")))
+def confirm(token: str) -> Response | str:
+    """A button, not the link itself: mail scanners that open links must not file requests."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            filed = service.confirm_request(db.session(), viewer(), token, the_clock(), send, staff_inbox())
+        except RequestError as error:
+            return render_template("requests/link_expired.html", message=str(error)), 410
+        remember_followed(filed.id)
+        flash(f"Request {filed.reference} filed. We have sent you a receipt.", "success")
+        return redirect(url_for("requests.followed", request_id=filed.id), code=303)
+    return render_template("requests/confirm.html", form=form, token=token)
+
+
+@bp.get("/requests/follow/<token>")
+@public
+def follow(token: str) -> Response | str:
+    """A mailed link opens its request in this browser, then the address bar shows the plain request URL."""
+    found = service.follow_link_request(db.session(), token)
+    if found is None or found.requester_id is not None:
+        return render_template("requests/link_expired.html", message=(
+            "This link has expired. Use the link in the newest mail about your request, or write to our Data "
+            "Protection Officer.")), 410
+    remember_followed(found.id)
+    return redirect(url_for("requests.followed", request_id=found.id), code=303)
+
+
+def remember_followed(request_id: str) -> None:
+    followed = [i for i in session.get(FOLLOWED_KEY, []) if i != request_id]
+    session[FOLLOWED_KEY] = (followed + [request_id])[-MAX_FOLLOWED:]
+
+
+def load_followed(request_id: str) -> RightsRequest:
+    found = service.followed_request(db.session(), viewer(), request_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/requests/<request_id>")
+@public
+def followed(request_id: str) -> str:
+    return show(load_followed(request_id), "followed")
+
+
+@bp.post("/requests/<request_id>/reply")
+@public
+def followed_reply(request_id: str) -> Response:
+    found = load_followed(request_id)
+    post_reply(found)
+    return redirect(url_for("requests.followed", request_id=found.id), code=303)
+
+
+@bp.post("/requests/<request_id>/withdraw")
+@public
+def followed_withdraw(request_id: str) -> Response:
+    found = load_followed(request_id)
+    withdraw_request(found)
+    return redirect(url_for("requests.followed", request_id=found.id), code=303)
 
 
 # -- staff ----------------------------------------------------------------------------------------------------

@@ -10,22 +10,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import Select, and_, or_, select, tuple_
+from sqlalchemy import Select, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from trustcenter.accounts.models import CUSTOMER, Organisation, User
 from trustcenter.accounts.roles import PROVIDER_ROLES, Role
+from trustcenter.accounts.service import AccountError, normalise_email, secret_digest
 from trustcenter.audit import service as audit
 from trustcenter.crypto import keys_of
 from trustcenter.db import utcnow
 from trustcenter.requests import clock, kinds
-from trustcenter.requests.models import OPEN_STATES, Kind, RequestEvent, RightsRequest, State
+from trustcenter.requests.models import OPEN_STATES, Kind, RequestEvent, RequestLink, RightsRequest, State
 
 Mailer = Callable[..., None]
 REQUEST_KEY_PURPOSE = "request"
+CONFIRM, FOLLOW = "confirm", "follow"  # purposes of mailed links
+CONFIRM_TTL = dt.timedelta(hours=24)
+# Each mail to someone without an account carries a new follow link; this long, so an old mail still opens it.
+FOLLOW_TTL = dt.timedelta(days=90)
+MAX_NAME = 200
 MAX_MESSAGE = 5000
 MAX_EXTENSION_MONTHS = 2
 # The moves staff may make; a requester may only withdraw an open request (and replying resumes a pause).
@@ -66,29 +73,35 @@ class Clock:
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who acts, from where: the audit log's actor."""
+    """Who acts, from where: the audit log's actor. Someone without an account has no user, only the requests
+    their mailed links opened in this browser."""
 
-    user: User
+    user: User | None
     ip: str | None = None
+    follows: frozenset[str] = frozenset()
 
     @property
     def is_staff(self) -> bool:
-        return self.user.role_enum in PROVIDER_ROLES
+        return self.user is not None and self.user.role_enum in PROVIDER_ROLES
+
+    @property
+    def user_id(self) -> str | None:
+        return self.user.id if self.user is not None else None
 
     @property
     def label(self) -> str:
-        return self.user.role
+        return self.user.role if self.user is not None else "requester"
 
 
 # -- loading, through one guard -------------------------------------------------------------------------------
 
 def visible_to(user: User) -> Select[tuple[RightsRequest]]:
-    """The requests `user` may see: provider roles all; a customer administrator their organisation's and those
-    referred to it; anyone else their own."""
+    """The requests `user` may see: provider roles all confirmed ones; a customer administrator their
+    organisation's and those referred to it; anyone else their own."""
     query = select(RightsRequest)
     role = user.role_enum
     if role in PROVIDER_ROLES:
-        return query
+        return query.where(RightsRequest.state != State.UNCONFIRMED.value)
     if role is Role.CUSTOMER_ADMIN:
         return query.where(or_(RightsRequest.org_id == user.org_id, RightsRequest.referred_org_id == user.org_id))
     return query.where(RightsRequest.requester_id == user.id)
@@ -101,9 +114,22 @@ def request_for(session: Session, user: User, request_id: str) -> RightsRequest 
     return session.scalar(visible_to(user).where(RightsRequest.id == request_id))
 
 
-def may_act_as_requester(user: User, request: RightsRequest) -> bool:
+def followed_request(session: Session, viewer: Viewer, request_id: str) -> RightsRequest | None:
+    """For someone without an account: a request one of their mailed links opened in this browser."""
+    if viewer.user is not None or request_id not in viewer.follows:
+        return None
+    found = session.get(RightsRequest, request_id)
+    if found is None or found.requester_id is not None or found.state_enum is State.UNCONFIRMED:
+        return None
+    return found
+
+
+def may_act_as_requester(viewer: Viewer, request: RightsRequest) -> bool:
     """The requester, or their organisation's administrator, may reply and withdraw; a controller it was
     referred to only reads."""
+    user = viewer.user
+    if user is None:
+        return request.requester_id is None and request.id in viewer.follows
     if request.requester_id == user.id:
         return True
     return user.role_enum is Role.CUSTOMER_ADMIN and request.org_id == user.org_id
@@ -123,7 +149,7 @@ def timeline(session: Session, request: RightsRequest, for_requester: bool) -> l
 
 def viewed(session: Session, viewer: Viewer, request: RightsRequest) -> None:
     """Staff opening a request read a person's data: recorded like every such view."""
-    _audit(session, viewer.user.id, viewer.label, viewer.ip, "request.viewed", request)
+    _audit(session, viewer.user_id, viewer.label, viewer.ip, "request.viewed", request)
     session.commit()
 
 
@@ -133,14 +159,96 @@ def file_request(session: Session, viewer: Viewer, kind: Kind, answers: dict[str
                  send: Mailer, staff_inbox: str, now: dt.datetime | None = None) -> RightsRequest:
     """File a signed-in customer's request: the clock starts now; staff and the requester are told."""
     user = viewer.user
+    if user is None:
+        raise RequestError("Sign in first, or use the form for people without an account.")
     details = _clean(kind, answers, user)
     request = _new_request(session, kind, details, org_id=user.org_id, requester=user, email=user.email or "",
                            name=user.display_name, the_clock=the_clock, now=now)
-    _event(session, request, viewer.user.id, "requester", "submitted", state_to=State.SUBMITTED)
-    _audit(session, viewer.user.id, "requester", viewer.ip, "request.submitted", request, kind=kind.value)
+    _event(session, request, viewer.user_id, "requester", "submitted", state_to=State.SUBMITTED)
+    _audit(session, viewer.user_id, "requester", viewer.ip, "request.submitted", request, kind=kind.value)
     _mail_receipt(session, request, send, staff_inbox)
     session.commit()
     return request
+
+
+def file_without_account(session: Session, viewer: Viewer, kind: Kind, answers: dict[str, Any], name: str,
+                         email: str, provider: Organisation, send: Mailer, the_clock: Clock,
+                         now: dt.datetime | None = None) -> None:
+    """Someone without an account asks: nothing is filed, and no clock runs, until they follow the link mailed
+    to the address they gave (single use, 24 hours). So nobody can file in someone else's name."""
+    name = _checked_message(name, required=True, why="Enter your name.")[:MAX_NAME]
+    try:
+        email = normalise_email(email)
+    except AccountError as error:
+        raise RequestError(str(error)) from None
+    details = _clean(kind, answers, None)
+    request = _new_request(session, kind, details, org_id=provider.id, requester=None, email=email, name=name,
+                           the_clock=the_clock, now=now, state=State.UNCONFIRMED)
+    token = _issue_link(session, request, CONFIRM, CONFIRM_TTL)
+    _audit(session, None, "requester", viewer.ip, "request.awaiting_confirmation", request, kind=kind.value)
+    send(session, email, "request_confirm", request=request, token=token,
+         hours=int(CONFIRM_TTL.total_seconds() // 3600))
+    session.commit()
+
+
+def confirm_request(session: Session, viewer: Viewer, raw_token: str, the_clock: Clock, send: Mailer,
+                    staff_inbox: str, now: dt.datetime | None = None) -> RightsRequest:
+    """Spend a confirmation link (one conditional UPDATE, so two clicks file once): the request is received
+    now, and the clock starts."""
+    moment = now or utcnow()
+    spent = session.execute(update(RequestLink).where(
+        RequestLink.token_hash == secret_digest(raw_token or ""), RequestLink.purpose == CONFIRM,
+        RequestLink.used_at.is_(None), RequestLink.expires_at > moment,
+    ).values(used_at=moment).returning(RequestLink.request_id), execution_options={"synchronize_session": False})
+    request_id = spent.scalar_one_or_none()
+    request = session.get(RightsRequest, request_id) if request_id else None
+    if request is None or request.state_enum is not State.UNCONFIRMED:
+        session.rollback()
+        raise RequestError("This link has expired or has already been used. If you filed a request and have not "
+                           "heard from us, file it again.")
+    request.received_at = request.updated_at = moment
+    request.received_on = the_clock.today(moment)
+    request.due_on = the_clock.due(request)
+    request.state = State.SUBMITTED.value
+    request.duplicate_of = _open_duplicate(session, request.requester_index, request.fingerprint, but=request.id)
+    _event(session, request, None, "requester", "submitted", state_to=State.SUBMITTED)
+    _audit(session, None, "requester", viewer.ip, "request.submitted", request, kind=request.kind, confirmed=True)
+    _mail_receipt(session, request, send, staff_inbox)
+    session.commit()
+    return request
+
+
+def follow_link_request(session: Session, raw_token: str, now: dt.datetime | None = None) -> RightsRequest | None:
+    """The request a mailed follow link opens, while the link is valid."""
+    link = session.scalar(select(RequestLink).where(
+        RequestLink.token_hash == secret_digest(raw_token or ""), RequestLink.purpose == FOLLOW,
+        RequestLink.expires_at > (now or utcnow())))
+    return session.get(RightsRequest, link.request_id) if link is not None else None
+
+
+def issue_follow_link(session: Session, request: RightsRequest) -> str:
+    """A link for someone without an account to read and answer their request; each mail carries a new one."""
+    return _issue_link(session, request, FOLLOW, FOLLOW_TTL)
+
+
+def _issue_link(session: Session, request: RightsRequest, purpose: str, ttl: dt.timedelta) -> str:
+    raw = secrets.token_urlsafe(32)
+    session.add(RequestLink(request_id=request.id, purpose=purpose, token_hash=secret_digest(raw),
+                            expires_at=utcnow() + ttl))
+    session.flush()
+    return raw
+
+
+def purge_unconfirmed(session: Session, older_than: dt.timedelta = CONFIRM_TTL) -> int:
+    """Requests never confirmed: their data key is destroyed and their rows deleted, once the link has expired."""
+    stale = session.scalars(select(RightsRequest).where(
+        RightsRequest.state == State.UNCONFIRMED.value, RightsRequest.received_at < utcnow() - older_than)).all()
+    keys = keys_of(session)
+    for request in stale:
+        keys.destroy_data_key(request.data_key_id)
+        session.delete(request)
+    session.commit()
+    return len(stale)
 
 
 def _clean(kind: Kind, answers: dict[str, Any], user: User | None) -> dict[str, str]:
@@ -152,30 +260,34 @@ def _clean(kind: Kind, answers: dict[str, Any], user: User | None) -> dict[str, 
 
 
 def _new_request(session: Session, kind: Kind, details: dict[str, str], *, org_id: str, requester: User | None,
-                 email: str, name: str, the_clock: Clock, now: dt.datetime | None) -> RightsRequest:
+                 email: str, name: str, the_clock: Clock, now: dt.datetime | None,
+                 state: State = State.SUBMITTED) -> RightsRequest:
     keys = keys_of(session)
     requester_index = requester.email_index if requester is not None else keys.blind_index(email)
     fingerprint = keys.blind_index(json.dumps([kind.value, details], sort_keys=True))
     received_at = now or utcnow()
     request = RightsRequest(
-        org_id=org_id, requester_id=requester.id if requester else None, kind=kind.value,
-        state=State.SUBMITTED.value, requester_index=requester_index, fingerprint=fingerprint,
+        org_id=org_id, requester_id=requester.id if requester else None, kind=kind.value, state=state.value, requester_index=requester_index, fingerprint=fingerprint,
         data_key_id=keys.create_data_key(org_id, purpose=REQUEST_KEY_PURPOSE),
         received_at=received_at, received_on=the_clock.today(received_at), updated_at=received_at,
         extension_months=0, paused_days=0,
         requester_email=email, requester_name=name, details=details)
     request.due_on = the_clock.due(request)
-    request.duplicate_of = _open_duplicate(session, requester_index, fingerprint)
+    if state is not State.UNCONFIRMED:
+        request.duplicate_of = _open_duplicate(session, requester_index, fingerprint)
     session.add(request)
     session.flush()
     return request
 
 
-def _open_duplicate(session: Session, requester_index: str, fingerprint: str) -> str | None:
+def _open_duplicate(session: Session, requester_index: str, fingerprint: str, but: str | None = None) -> str | None:
     """An identical open request from the same person: flagged to staff, never merged."""
-    return session.scalar(select(RightsRequest.id).where(
+    query = select(RightsRequest.id).where(
         RightsRequest.requester_index == requester_index, RightsRequest.fingerprint == fingerprint,
-        RightsRequest.state.in_([s.value for s in OPEN_STATES])).order_by(RightsRequest.received_at).limit(1))
+        RightsRequest.state.in_([s.value for s in OPEN_STATES]))
+    if but:
+        query = query.where(RightsRequest.id != but)
+    return session.scalar(query.order_by(RightsRequest.received_at).limit(1))
 
 
 # -- moves ----------------------------------------------------------------------------------------------------
@@ -200,8 +312,8 @@ def move(session: Session, viewer: Viewer, request: RightsRequest, to: State, me
     _set_state(request, to, now)
     if to in (State.COMPLETED, State.REFUSED) and message:
         request.outcome = message
-    _event(session, request, viewer.user.id, viewer.label, "state", state_from=current, state_to=to, body=message)
-    _audit(session, viewer.user.id, viewer.label, viewer.ip, "request.state_changed", request,
+    _event(session, request, viewer.user_id, viewer.label, "state", state_from=current, state_to=to, body=message)
+    _audit(session, viewer.user_id, viewer.label, viewer.ip, "request.state_changed", request,
            state_from=current.value, state_to=to.value)
     _mail_requester(session, request, send, "request_updated", message=message)
     if to is State.REFERRED and referred_org is not None:
@@ -211,15 +323,15 @@ def move(session: Session, viewer: Viewer, request: RightsRequest, to: State, me
 
 def withdraw(session: Session, viewer: Viewer, request: RightsRequest, send: Mailer, the_clock: Clock,
              now: dt.datetime | None = None) -> None:
-    if not may_act_as_requester(viewer.user, request):
+    if not may_act_as_requester(viewer, request):
         raise RequestError("Only the person who asked, or their organisation's administrator, can withdraw it.")
     current = request.state_enum
     if not current.is_open:
         raise RequestError("This request is closed already.")
     _resume_clock(request, the_clock.today(now), the_clock)
     _set_state(request, State.WITHDRAWN, now)
-    _event(session, request, viewer.user.id, "requester", "state", state_from=current, state_to=State.WITHDRAWN)
-    _audit(session, viewer.user.id, "requester", viewer.ip, "request.withdrawn", request)
+    _event(session, request, viewer.user_id, "requester", "state", state_from=current, state_to=State.WITHDRAWN)
+    _audit(session, viewer.user_id, "requester", viewer.ip, "request.withdrawn", request)
     _mail_requester(session, request, send, "request_updated", message="")
     session.commit()
 
@@ -246,8 +358,8 @@ def extend(session: Session, viewer: Viewer, request: RightsRequest, months: int
     request.extension_reason = reason
     request.due_on = the_clock.due(request)
     request.updated_at = now or utcnow()
-    _event(session, request, viewer.user.id, viewer.label, "extended", body=reason)
-    _audit(session, viewer.user.id, viewer.label, viewer.ip, "request.extended", request, months=months)
+    _event(session, request, viewer.user_id, viewer.label, "extended", body=reason)
+    _audit(session, viewer.user_id, viewer.label, viewer.ip, "request.extended", request, months=months)
     _mail_requester(session, request, send, "request_extended", message=reason)
     session.commit()
 
@@ -258,18 +370,18 @@ def post_message(session: Session, viewer: Viewer, request: RightsRequest, body:
     to the requester unless marked internal."""
     body = _checked_message(body, required=True, why="Write a message first.")
     if viewer.is_staff:
-        _event(session, request, viewer.user.id, viewer.label, "note" if internal else "message", body=body,
+        _event(session, request, viewer.user_id, viewer.label, "note" if internal else "message", body=body,
                visible=not internal)
-        _audit(session, viewer.user.id, viewer.label, viewer.ip, "request.message", request, internal=internal)
+        _audit(session, viewer.user_id, viewer.label, viewer.ip, "request.message", request, internal=internal)
         if not internal:
             _mail_requester(session, request, send, "request_message", message=body)
     else:
-        if not may_act_as_requester(viewer.user, request):
+        if not may_act_as_requester(viewer, request):
             raise RequestError("Only the person who asked, or their organisation's administrator, can reply.")
         if not request.state_enum.is_open:
             raise RequestError("This request is closed. File a new request if you need more.")
-        _event(session, request, viewer.user.id, "requester", "message", body=body)
-        _audit(session, viewer.user.id, "requester", viewer.ip, "request.message", request)
+        _event(session, request, viewer.user_id, "requester", "message", body=body)
+        _audit(session, viewer.user_id, "requester", viewer.ip, "request.message", request)
         if request.state_enum is State.AWAITING_REQUESTER:
             _resume_clock(request, the_clock.today(now), the_clock)
             _set_state(request, State.IN_PROGRESS, now)
@@ -284,9 +396,9 @@ def assign(session: Session, viewer: Viewer, request: RightsRequest, assignee: U
     if not viewer.is_staff or (assignee is not None and assignee.role_enum not in PROVIDER_ROLES):
         raise RequestError("Requests are assigned to our staff, the DPO or an administrator.")
     request.assignee_id = assignee.id if assignee else None
-    _event(session, request, viewer.user.id, viewer.label, "assigned", visible=False,
+    _event(session, request, viewer.user_id, viewer.label, "assigned", visible=False,
            body=assignee.display_name if assignee else "Nobody")
-    _audit(session, viewer.user.id, viewer.label, viewer.ip, "request.assigned", request,
+    _audit(session, viewer.user_id, viewer.label, viewer.ip, "request.assigned", request,
            assignee=assignee.id if assignee else None)
     session.commit()
 
@@ -416,7 +528,7 @@ def queue_page(session: Session, viewer: Viewer, filters: QueueFilters, today: d
         query = query.where(tuple_(RightsRequest.due_on, RightsRequest.id) > tuple_(*filters.after))
     rows = list(session.scalars(query.order_by(RightsRequest.due_on, RightsRequest.id).limit(page_size + 1)))
     page, more = rows[:page_size], len(rows) > page_size
-    audit.record(session, "requests.viewed", actor_id=viewer.user.id, actor_label=viewer.label, ip=viewer.ip,
+    audit.record(session, "requests.viewed", actor_id=viewer.user_id, actor_label=viewer.label, ip=viewer.ip,
                  details={k: v for k, v in (("kind", filters.kind), ("state", filters.state), ("due", filters.due),
                                             ("org", filters.org_id), ("assignee", filters.assignee)) if v} or None)
     session.commit()
@@ -453,3 +565,32 @@ def people_named(session: Session, ids: set[str | None]) -> dict[str, User]:
 def organisations_named(session: Session, ids: set[str | None]) -> dict[str, Organisation]:
     wanted = [i for i in ids if i]
     return {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(wanted)))} if wanted else {}
+
+
+# -- reminders before the due date ---------------------------------------------------------------------------
+
+REMINDERS = ((7, "reminded_7_days"), (1, "reminded_1_day"))
+
+
+def send_due_reminders(session: Session, send: Mailer, staff_inbox: str, today: dt.date) -> int:
+    """Mail staff 7 days and 1 day before a request is due, once each; returns how many were sent.
+
+    One conditional UPDATE claims each reminder, so two workers never send the same one twice.
+    """
+    sent = 0
+    for days, flag in REMINDERS:
+        column = getattr(RightsRequest, flag)
+        due = session.scalars(select(RightsRequest).where(
+            RightsRequest.state.in_([s.value for s in OPEN_STATES]), RightsRequest.paused_since.is_(None),
+            RightsRequest.due_on <= today + dt.timedelta(days=days), column.is_(False)).limit(100)).all()
+        for request in due:
+            claimed = session.execute(update(RightsRequest).where(RightsRequest.id == request.id, column.is_(False))
+                                      .values({flag: True}), execution_options={"synchronize_session": False})
+            if claimed.rowcount != 1:
+                continue
+            left = clock.days_left(request.due_on, today)
+            send(session, _staff_address(session, request, staff_inbox), "request_due_soon", request=request,
+                 days_left=left)
+            sent += 1
+        session.commit()
+    return sent

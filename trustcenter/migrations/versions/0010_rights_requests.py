@@ -1,4 +1,5 @@
-"""Rights requests and their timelines.
+"""Rights requests: the requests, their timelines, attachments and mailed links; restriction and objection
+marks on people.
 
 Revision ID: 0010
 Revises: 0009
@@ -78,8 +79,49 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_request_events_at"), "request_events", ["at"], unique=False)
     op.create_index(op.f("ix_request_events_request_id"), "request_events", ["request_id"], unique=False)
+    op.create_table(
+        "request_links",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("request_id", sa.String(length=36), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["request_id"], ["rights_requests.id"],
+                                name=op.f("fk_request_links_request_id_rights_requests"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_request_links")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_request_links_token_hash")),
+    )
+    op.create_index(op.f("ix_request_links_request_id"), "request_links", ["request_id"], unique=False)
+    op.create_table(
+        "request_attachments",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("request_id", sa.String(length=36), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("data_key_id", sa.String(length=36), nullable=False),
+        sa.Column("media_type", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("filename", sa.LargeBinary(), nullable=True),
+        sa.Column("content", sa.LargeBinary(), nullable=True),
+        sa.ForeignKeyConstraint(["event_id"], ["request_events.id"],
+                                name=op.f("fk_request_attachments_event_id_request_events"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["request_id"], ["rights_requests.id"],
+                                name=op.f("fk_request_attachments_request_id_rights_requests"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_request_attachments")),
+    )
+    op.create_index(op.f("ix_request_attachments_event_id"), "request_attachments", ["event_id"], unique=False)
+    op.create_index(op.f("ix_request_attachments_request_id"), "request_attachments", ["request_id"], unique=False)
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("restricted_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("objections", sa.String(length=200), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("objections")
+        batch.drop_column("restricted_at")
+    op.drop_table("request_attachments")
+    op.drop_table("request_links")
     op.drop_table("request_events")
     op.drop_table("rights_requests")
