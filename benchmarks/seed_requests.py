@@ -9,7 +9,9 @@ with their people through `accounts.service`. One request of each kind is
 filed through `requests.service.file_request` (the ORM seals it); the rest are
 streamed in with COPY. Every row's personal values are sealed for that row
 with the app's key service (the call the flush makes), under one of a few
-request data keys per customer, so any row opens as the app would open it.
+request data keys of the provider (requests are its records), so any row
+opens as the app would open it. A few of the newest requests from people
+without an account are still unconfirmed (staff do not see those).
 
 The rows spread over three years with intake growing over time; about 5.5%
 are open (mostly the last two months, a few stale ones), so the open queue is
@@ -53,7 +55,7 @@ SECRET = "benchmark-secret-key-for-the-request-queue-0123456789"
 PROVIDER_NAME = "Benchmark Trust Services Ltd"
 CUSTOMERS = 24
 STAFF = 6  # besides one administrator and one DPO
-DATA_KEYS_PER_ORG = 4
+REQUEST_DATA_KEYS = 16  # the app makes one per request; a few stand in for them
 YEARS_DAYS = 3 * 365
 PEOPLE_POOL = 300_000  # requesters without an account, by address
 PROGRESS_EVERY = 100_000
@@ -150,7 +152,7 @@ class Tenants:
     staff_ids: list[str]
     customer_ids: list[str]
     people: dict[str, list[tuple[str, str, str]]]  # org id -> (user id, e-mail address, its blind index)
-    data_keys: dict[str, list[str]]  # org id -> request data keys
+    data_keys: list[str]  # request data keys, under the provider's tenant key
 
 
 def create_tenants(session, keys) -> Tenants:
@@ -172,8 +174,7 @@ def create_tenants(session, keys) -> Tenants:
         customers.append(org.id)
         people[org.id] = [(u.id, u.email, u.email_index) for u in members]
     session.commit()
-    data_keys = {org_id: [keys.create_data_key(org_id, purpose="request") for _ in range(DATA_KEYS_PER_ORG)]
-                 for org_id in [provider.id, *customers]}
+    data_keys = [keys.create_data_key(provider.id, purpose="request") for _ in range(REQUEST_DATA_KEYS)]
     return Tenants(provider.id, [u.id for u in staff], customers, people, data_keys)
 
 
@@ -281,8 +282,11 @@ class RowMaker:
         rng = self.rng
         row_id, kind, org_id = str(uuid.uuid4()), pick(rng, self.kinds), pick(rng, self.orgs)
         age = pick(rng, self.ages)
+        requester_id, email, index, name = self.requester(org_id)
         is_open = rng.random() < self.chances[age]
         state = pick(rng, self.open_states if is_open else self.closed_states)
+        if age == 0 and requester_id is None and rng.random() < 0.2:
+            is_open, state = True, "unconfirmed"  # filed today, the mailed link not followed yet
         received_on = self.today - dt.timedelta(days=age)
         received_at = dt.datetime.combine(received_on, dt.time(8), dt.timezone.utc) + dt.timedelta(
             seconds=rng.randrange(10 * 3600))
@@ -293,9 +297,8 @@ class RowMaker:
         closed_at = None if is_open else received_at + dt.timedelta(days=rng.randrange(min(age, 40) + 1),
                                                                       seconds=rng.randrange(3600))
         until = closed_at.date() if closed_at else self.today
-        requester_id, email, index, name = self.requester(org_id)
-        key_id = rng.choice(self.tenants.data_keys[org_id])
-        assigned = rng.random() < (0.65 if is_open else 0.97)
+        key_id = rng.choice(self.tenants.data_keys)
+        assigned = state != "unconfirmed" and rng.random() < (0.65 if is_open else 0.97)
         duplicate_of = self.previous_id if rng.random() < 0.003 else None
         self.previous_id = row_id
         outcome = {"completed": b"Done: what you asked for is attached.",
@@ -306,7 +309,7 @@ class RowMaker:
             rng.choice(self.tenants.customer_ids) if state == "referred" else None,
             received_at, received_on, due_on, extension, paused_days, paused_since,
             closed_at or received_at + dt.timedelta(hours=rng.randrange(1, 72)), closed_at,
-            due_on - dt.timedelta(days=7) <= until, due_on - dt.timedelta(days=1) <= until,
+            due_on - dt.timedelta(days=7) <= until, due_on - dt.timedelta(days=1) <= until,  # reminded
             self.seal(email.encode(), key_id, row_id, "requester_email"),
             self.seal(name.encode(), key_id, row_id, "requester_name"),
             self.seal(self.details[kind], key_id, row_id, "details"),
@@ -330,7 +333,7 @@ def copy_rows(scratch: Scratch, maker: RowMaker, count: int) -> None:
                 copy.write_row(maker.row())
                 if n % PROGRESS_EVERY == 0 or n == count:
                     elapsed = time.perf_counter() - started
-                    print(f"  {n:>10,} rows  {elapsed:7.1f} s  {n / elapsed:8,.0f} rows/s", flush=True)
+                    print(f"  {n:>10,} copied  {elapsed:7.1f} s  {n / elapsed:8,.0f} rows/s", flush=True)
     print(f"COPY finished in {time.perf_counter() - started:.1f} s")
 
 
@@ -357,10 +360,11 @@ def check_some_rows(session, sample: int = 20) -> None:
 def describe(scratch: Scratch) -> None:
     with psycopg.connect(scratch.conninfo()) as connection:
         counts = dict(connection.execute(
-            "SELECT state IN ('submitted', 'acknowledged', 'in_progress', 'awaiting_requester'), count(*) "
+            "SELECT CASE WHEN state IN ('submitted', 'acknowledged', 'in_progress', 'awaiting_requester') THEN 'open' "
+            "WHEN state = 'unconfirmed' THEN 'unconfirmed' ELSE 'closed' END, count(*) "
             "FROM rights_requests GROUP BY 1").fetchall())
-    print(f"{counts.get(True, 0):,} open and {counts.get(False, 0):,} closed requests "
-          f"({counts.get(True, 0) / max(1, sum(counts.values())):.1%} open)")
+    print(f"{counts.get('open', 0):,} open, {counts.get('closed', 0):,} closed and {counts.get('unconfirmed', 0):,} "
+          f"unconfirmed requests ({counts.get('open', 0) / max(1, sum(counts.values())):.1%} open)")
 
 
 def seed(scratch: Scratch, rows: int, open_share: float, seed_value: int) -> None:

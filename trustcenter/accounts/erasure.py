@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from trustcenter.accounts.models import ERASED, AccountToken, RecoveryCode, User
+from trustcenter.accounts.models import CUSTOMER, ERASED, AccountToken, Organisation, RecoveryCode, User
 from trustcenter.accounts.service import AccountError, Actor, organisation_named, record, users_with_email
 from trustcenter.crypto import KeyNotFound, keys_of
 from trustcenter.crypto.fields import fields_of
@@ -148,3 +148,24 @@ def destroy_keys_of_erased_rows(session: Session) -> int:
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def erase_organisation(session: Session, org: Organisation, actor: Actor, via: str = "cli") -> int:
+    """Close a customer organisation by crypto-shredding: every person in it, then the tenant's own keys.
+
+    Each person goes through `erase_user` (their keys first, then their row). Destroying the tenant
+    then makes everything sealed under it unreadable, the organisation's name included, in this
+    database and in every backup. The row stays, with a name index no name produces, so counts and
+    audit entries still point somewhere and the name can be used again. Returns how many people
+    were erased.
+    """
+    if org.kind != CUSTOMER:
+        raise AccountError("Only a customer organisation can be erased; the provider's records must stay.")
+    people = session.scalars(select(User).where(User.org_id == org.id, User.status != ERASED)).all()
+    for person in people:
+        erase_user(session, person, actor, via=via)
+    keys_of(session).destroy_tenant(org.id)
+    org.name_index = erased_index(org.id)
+    record(session, actor, "organisation.erased", org, via=via, people=len(people))
+    session.commit()
+    return len(people)

@@ -130,3 +130,11 @@ class QueueFilterForm(Form):
                   "assignee": self.assignee.data, **overrides}
         return {name: str(value) for name, value in values.items() if value not in (None, "")}
 
+
+
+class FulfilForm(FlaskForm):
+    """The fulfilment actions' fields; each action reads the ones it needs (choices set per request)."""
+
+    person = SelectField("Account", validate_choice=False, validators=[Optional(), Regexp(ID_PATTERN)])
+    field = SelectField("Field", validate_choice=False, validators=[Optional()])
+    value = StringField("Correct value", validators=[Optional(), Length(max=200)], render_kw={"maxlength": 200})

@@ -12,15 +12,17 @@ from werkzeug.datastructures import MultiDict
 from trustcenter.access import public, roles_required
 from trustcenter.accounts.service import provider_organisation, secret_digest
 from trustcenter.accounts.throttle import account_key, throttled
+from trustcenter.accounts.models import User
 from trustcenter.accounts.roles import PROVIDER_ROLES, Role
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
-from trustcenter.requests import kinds, service
+from trustcenter.requests import fulfilment, kinds, service
 from trustcenter.requests.forms import (
     AssignForm,
     ConfirmForm,
     ExtendForm,
+    FulfilForm,
     KindChoiceForm,
     MessageForm,
     MoveForm,
@@ -36,6 +38,7 @@ from trustcenter.requests.service import Clock, QueueFilters, RequestError, View
 bp = Blueprint("requests", __name__, template_folder="templates")
 staff_bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests", template_folder="templates")
 QUEUE_PAGE_SIZE = 50
+KIND_VALUES = frozenset(kind.value for kind in Kind)
 
 
 @bp.app_template_filter("state_label")
@@ -176,7 +179,8 @@ def withdraw_request(found: RightsRequest) -> None:
 def new_without_account() -> Response | str:
     """The same two steps, plus a name and the address to confirm; nothing is filed until it is confirmed."""
     if current_user.is_authenticated and not current_user.role_enum.is_provider:
-        return redirect(url_for("requests.new", **request.args), code=303)
+        kind = request.args.get("kind", "")
+        return redirect(url_for("requests.new", kind=kind if kind in KIND_VALUES else None), code=303)
     choice = KindChoiceForm(request.args if request.method == "GET" else MultiDict({"kind": request.args.get("kind")}))
     kind = Kind(choice.kind.data) if choice.validate() else None
     form = request_form(kind, False, contact=True) if kind else None
@@ -309,8 +313,12 @@ def staff_detail(request_id: str) -> str:
     assign_form = AssignForm(assignee=found.assignee_id or "")
     assign_form.assignee.choices = [("", "Nobody")] + [(p.id, p.display_name) for p in service.provider_people(session)]
     today = the_clock().today()
+    concerned = fulfilment.people_concerned(session, found)
     return render_template(
         "requests/staff_detail.html", request_=found, events=events, today=today, days_left=service.days_left,
+        concerned=concerned, fulfil_form=FulfilForm(), rectifiable=fulfilment.RECTIFIABLE,
+        approved=fulfilment.is_approved(session, found), whole_organisation=fulfilment.organisation_scope(found),
+        stoppable=fulfilment.STOPPABLE,
         answers=kinds.answers_in_words(found.kind_enum, found.details), move_form=move_form,
         extend_form=ExtendForm(), assign_form=assign_form, message_form=MessageForm(),
         may_extend=found.state_enum.is_open and found.extension_months < service.MAX_EXTENSION_MONTHS and
@@ -397,3 +405,46 @@ def assign(request_id: str) -> Response:
         service.assign(session, viewer(), found, people.get(form.assignee.data or ""))
         flash("Assignment saved.", "success")
     return staff_back_to(found.id)
+
+
+FULFILMENT_ACTIONS = ("approve", "erase", "rectify", "restrict", "lift", "stop")
+
+
+@staff_bp.post("/<request_id>/fulfil/<action>")
+@roles_required(*PROVIDER_ROLES)
+def fulfil(request_id: str, action: str) -> Response:
+    """Do what the request asks; one route, each action checked and recorded by `fulfilment`."""
+    session = db.session()
+    found = load(request_id)
+    form = FulfilForm()
+    if action not in FULFILMENT_ACTIONS:
+        abort(404)
+    if not form.validate_on_submit():
+        flash("That did not work: reload the page and try again.", "error")
+        return staff_back_to(found.id)
+    person = next((p for p in fulfilment.people_concerned(session, found) if p.id == form.person.data), None)
+    try:
+        message = run_fulfilment(action, found, person, form)
+    except RequestError as error:
+        flash(str(error), "error")
+    else:
+        flash(message, "success")
+    return staff_back_to(found.id)
+
+
+def run_fulfilment(action: str, found: RightsRequest, person: User | None, form: FulfilForm) -> str:
+    session, who = db.session(), viewer()
+    if action == "approve":
+        fulfilment.approve_erasure(session, who, found)
+        return "Erasure approved. It can be carried out now."
+    if action == "erase":
+        return fulfilment.carry_out_erasure(session, who, found, the_clock(), send)
+    if person is None:
+        raise RequestError("Choose the account this request is about.")
+    if action == "rectify":
+        fulfilment.rectify(session, who, found, person, form.field.data or "", form.value.data or "")
+        return "Corrected. The requester sees what it said and what it says now."
+    if action in ("restrict", "lift"):
+        fulfilment.restrict(session, who, found, person, lift=action == "lift")
+        return "Restriction lifted." if action == "lift" else "Processing restricted."
+    return f"Stopped: {fulfilment.stop_processing(session, who, found, person)}."

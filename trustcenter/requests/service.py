@@ -17,7 +17,7 @@ from typing import Any, Callable
 from sqlalchemy import Select, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from trustcenter.accounts.models import CUSTOMER, Organisation, User
+from trustcenter.accounts.models import CUSTOMER, PROVIDER, Organisation, User
 from trustcenter.accounts.roles import PROVIDER_ROLES, Role
 from trustcenter.accounts.service import AccountError, normalise_email, secret_digest
 from trustcenter.audit import service as audit
@@ -264,11 +264,12 @@ def _new_request(session: Session, kind: Kind, details: dict[str, str], *, org_i
                  state: State = State.SUBMITTED) -> RightsRequest:
     keys = keys_of(session)
     requester_index = requester.email_index if requester is not None else keys.blind_index(email)
+    record_org = record_key_org(session) or org_id
     fingerprint = keys.blind_index(json.dumps([kind.value, details], sort_keys=True))
     received_at = now or utcnow()
     request = RightsRequest(
         org_id=org_id, requester_id=requester.id if requester else None, kind=kind.value, state=state.value, requester_index=requester_index, fingerprint=fingerprint,
-        data_key_id=keys.create_data_key(org_id, purpose=REQUEST_KEY_PURPOSE),
+        data_key_id=keys.create_data_key(record_org, purpose=REQUEST_KEY_PURPOSE),
         received_at=received_at, received_on=the_clock.today(received_at), updated_at=received_at,
         extension_months=0, paused_days=0,
         requester_email=email, requester_name=name, details=details)
@@ -278,6 +279,12 @@ def _new_request(session: Session, kind: Kind, details: dict[str, str], *, org_i
     session.add(request)
     session.flush()
     return request
+
+
+def record_key_org(session: Session) -> str | None:
+    """Requests are the provider's records: sealed under its tenant, so that closing a customer organisation
+    (its tenant crypto-shredded) leaves the record of the request that closed it."""
+    return session.scalar(select(Organisation.id).where(Organisation.kind == PROVIDER).limit(1))
 
 
 def _open_duplicate(session: Session, requester_index: str, fingerprint: str, but: str | None = None) -> str | None:
@@ -414,6 +421,29 @@ def provider_people(session: Session) -> list[User]:
     people = session.scalars(select(User).where(User.role.in_([r.value for r in PROVIDER_ROLES]),
                                                 User.status == "active"))
     return sorted(people, key=lambda person: person.display_name.casefold())
+
+
+def close(session: Session, viewer: Viewer, request: RightsRequest, to: State, outcome: str,
+          now: dt.datetime | None = None) -> None:
+    """Close a request after fulfilling it (the move a person would make, made by the fulfilment itself)."""
+    current = request.state_enum
+    _set_state(request, to, now)
+    request.paused_since = None
+    request.outcome = outcome
+    _event(session, request, viewer.user_id, viewer.label, "state", state_from=current, state_to=to, body=outcome)
+    _audit(session, viewer.user_id, viewer.label, viewer.ip, "request.state_changed", request,
+           state_from=current.value, state_to=to.value)
+    session.commit()
+
+
+def add_event(session: Session, request: RightsRequest, viewer: Viewer, kind: str, body: str = "",
+              visible: bool = True) -> None:
+    _event(session, request, viewer.user_id, viewer.label, kind, body=body, visible=visible)
+    request.updated_at = utcnow()
+
+
+def audit_request(session: Session, viewer: Viewer, action: str, request: RightsRequest, **details: Any) -> None:
+    _audit(session, viewer.user_id, viewer.label, viewer.ip, action, request, **details)
 
 
 # -- the clock on a request -----------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ ACTIONS = {
     "mfa.recovery_code_used": "Recovery code used",
     "mfa.recovery_codes_replaced": "New recovery codes made",
     "org.created": "Organisation created",
+    "organisation.erased": "Organisation erased",
     "password.reset": "Password reset",
     "password.reset_requested": "Password reset asked for",
     "personal_data.viewed": "Personal data viewed",

@@ -1,0 +1,207 @@
+"""Doing what a request asks: erasure (after the DPO's approval), rectification, restriction and objection.
+
+Each step is on the request's timeline (the requester sees it) and in the audit log. The people a
+request concerns are its requester's account, or, for someone who asked without one, the accounts
+with the address they confirmed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from trustcenter.accounts import erasure
+from trustcenter.accounts.models import ERASED, Organisation, User
+from trustcenter.accounts.roles import Role
+from trustcenter.accounts.service import PROFILE_FIELDS, AccountError, Actor, check_profile_value, record
+from trustcenter.crypto import keys_of
+from trustcenter.db import utcnow
+from trustcenter.requests import service
+from trustcenter.requests.kinds import ORGANISATION_SCOPE
+from trustcenter.requests.models import Kind, RequestAttachment, RequestEvent, RightsRequest, State
+from trustcenter.requests.service import Clock, Mailer, RequestError, Viewer
+
+APPROVED = "approved"  # the event kind that records the DPO's approval of an erasure
+ERASED_REQUESTER = "Erased person"
+# What a person may object to that the software itself can stop.
+STOPPABLE = {"update_mail": "E-mails about changes to this trust center"}
+RECTIFIABLE = {name: name.replace("_", " ").capitalize() for name in PROFILE_FIELDS}
+
+
+def people_concerned(session: Session, request: RightsRequest) -> list[User]:
+    """The accounts a request is about: the requester's own, or those with the confirmed address."""
+    if request.requester_id is not None:
+        person = session.get(User, request.requester_id)
+        return [person] if person is not None and person.status != ERASED else []
+    return list(session.scalars(select(User).where(User.email_index == request.requester_index,
+                                                   User.status != ERASED)))
+
+
+def organisation_scope(request: RightsRequest) -> bool:
+    """A customer administrator asked to erase their whole organisation (the end of the contract)."""
+    return request.kind_enum is Kind.ERASURE and (request.details or {}).get("scope") == ORGANISATION_SCOPE
+
+
+def is_approved(session: Session, request: RightsRequest) -> bool:
+    return session.scalar(select(RequestEvent.id).where(RequestEvent.request_id == request.id,
+                                                        RequestEvent.kind == APPROVED).limit(1)) is not None
+
+
+# -- erasure --------------------------------------------------------------------------------------------------
+
+def approve_erasure(session: Session, viewer: Viewer, request: RightsRequest) -> None:
+    """The Data Protection Officer's approval: nothing is erased without it."""
+    _require_open(request, Kind.ERASURE)
+    if viewer.user is None or viewer.user.role_enum is not Role.DPO:
+        raise RequestError("Only the Data Protection Officer can approve an erasure.")
+    service.add_event(session, request, viewer, APPROVED, visible=False, body="Erasure approved by the DPO.")
+    service.audit_request(session, viewer, "request.erasure_approved", request)
+    session.commit()
+
+
+def carry_out_erasure(session: Session, viewer: Viewer, request: RightsRequest, the_clock: Clock,
+                      send: Mailer) -> str:
+    """Crypto-shred what the request asks for, then complete it; returns what was done, in words.
+
+    The request keeps what the law needs (what was asked, what was done, when), re-sealed under
+    a new key; the old key, under which the requester's own words were sealed, is destroyed, so
+    earlier backups cannot show them either.
+    """
+    _require_open(request, Kind.ERASURE)
+    if not viewer.is_staff:
+        raise RequestError("Only our staff can carry out an erasure.")
+    if not is_approved(session, request):
+        raise RequestError("The Data Protection Officer has to approve this erasure first.")
+    actor = Actor(viewer.user, viewer.ip)
+    reference, email = request.reference, request.requester_email
+    if organisation_scope(request):
+        org = session.get(Organisation, request.org_id)
+        if org is None:
+            raise RequestError("The organisation no longer exists.")
+        count = erasure.erase_organisation(session, org, actor, via=f"request {reference}")
+        outcome = (f"Erased the organisation and its {count} account{'s' if count != 1 else ''}: every personal "
+                   f"value, the organisation's name included, on {dt.date.today():%-d %B %Y}.")
+    else:
+        people = people_concerned(session, request)
+        for person in people:
+            erasure.erase_user(session, person, actor, via=f"request {reference}")
+        outcome = (f"Erased {len(people)} account{'s' if len(people) != 1 else ''} and every personal value held "
+                   f"in them on {dt.date.today():%-d %B %Y}." if people else
+                   "No account held data about this person; nothing needed erasing.")
+    others = _forget_requester(session, request)
+    if others:
+        outcome += f" Removed the personal details from {others} earlier request{'s' if others != 1 else ''}."
+    service.close(session, viewer, request, State.COMPLETED, outcome)
+    if email:  # the request no longer holds the address: told here, from the copy taken before
+        send(session, email, "request_updated", request=request, message=outcome)
+        session.commit()
+    return outcome
+
+
+def _forget_requester(session: Session, request: RightsRequest) -> int:
+    """Every request by this person keeps its skeleton and staff's outcome, under a new key; their name,
+    address, words and files go with the old key. Returns how many other requests were anonymised."""
+    keys = keys_of(session)
+    mine = session.scalars(select(RightsRequest).where(RightsRequest.requester_index == request.requester_index))
+    count = 0
+    for each in mine:
+        kept = {"outcome": each.outcome, "extension_reason": each.extension_reason}
+        old_key = each.data_key_id
+        new_key = keys.create_data_key(service.record_key_org(session), purpose=service.REQUEST_KEY_PURPOSE)
+        session.execute(update(RequestEvent).where(RequestEvent.request_id == each.id).values(
+            body_sealed=None, data_key_id=new_key))
+        session.execute(delete(RequestAttachment).where(RequestAttachment.request_id == each.id))
+        each.data_key_id = new_key
+        each.requester_email, each.requester_name, each.details = None, ERASED_REQUESTER, {}
+        each.outcome, each.extension_reason = kept["outcome"], kept["extension_reason"]
+        session.flush()
+        keys.destroy_data_key(old_key)
+        count += each.id != request.id
+    session.flush()
+    return count
+
+
+# -- rectification, restriction, objection --------------------------------------------------------------------
+
+def rectify(session: Session, viewer: Viewer, request: RightsRequest, person: User, field: str,
+            value: str) -> None:
+    """Correct one field; the requester sees what it said and what it says now."""
+    _require_open(request, Kind.RECTIFICATION)
+    _require_staff(viewer)
+    _require_concerned(session, request, person)
+    if field not in RECTIFIABLE:
+        raise RequestError("Choose a field that can be corrected.")
+    value = value.strip() or None
+    try:
+        check_profile_value(field, value)
+    except AccountError as error:
+        raise RequestError(str(error)) from None
+    before = getattr(person, field)
+    setattr(person, field, value)
+    service.add_event(session, request, viewer, "rectified",
+                      body=f"{RECTIFIABLE[field]}: was “{before or 'empty'}”, now “{value or 'empty'}”.")
+    record(session, Actor(viewer.user, viewer.ip), "profile.rectified", person, fields=[field],
+           request=request.reference)
+    session.commit()
+
+
+def restrict(session: Session, viewer: Viewer, request: RightsRequest, person: User, lift: bool = False) -> None:
+    """Mark a person restricted (Art. 18): no optional mail, nothing sent to third parties. Lifting is a step too."""
+    _require_staff(viewer)
+    _require_concerned(session, request, person)
+    if request.kind_enum is not Kind.RESTRICTION:
+        raise RequestError("Only a restriction request restricts processing.")
+    if lift:
+        person.restricted_at = None
+        body = "Restriction lifted: processing may resume. We tell you before we lift a restriction (Article 18(3))."
+    else:
+        _require_open(request, Kind.RESTRICTION)
+        person.restricted_at = utcnow()
+        body = "Processing restricted: your data is kept but not used, sent to anyone or mailed to you unless needed."
+    service.add_event(session, request, viewer, "restriction_lifted" if lift else "restricted", body=body)
+    record(session, Actor(viewer.user, viewer.ip), "person.restriction_lifted" if lift else "person.restricted",
+           person, request=request.reference)
+    session.commit()
+
+
+def stop_processing(session: Session, viewer: Viewer, request: RightsRequest, person: User) -> str:
+    """Stop the processing objected to (Art. 21) where the software can; returns what was stopped."""
+    _require_open(request, Kind.OBJECTION)
+    _require_staff(viewer)
+    _require_concerned(session, request, person)
+    processing = (request.details or {}).get("processing", "")
+    if processing not in STOPPABLE:
+        raise RequestError("This processing cannot be stopped from here: do it by hand, then complete the request "
+                           "saying what you did, or refuse it with the reason.")
+    objections = set(person.objections.split())
+    objections.add(processing)
+    person.objections = " ".join(sorted(objections))
+    service.add_event(session, request, viewer, "objection_upheld", body=f"Stopped: {STOPPABLE[processing]}.")
+    record(session, Actor(viewer.user, viewer.ip), "person.objection_upheld", person, processing=processing,
+           request=request.reference)
+    session.commit()
+    return STOPPABLE[processing]
+
+
+def wants_optional_mail(person: User, kind: str = "update_mail") -> bool:
+    """Whether optional mail (updates, subscriptions) may go to `person`: not while restricted or objected to."""
+    return person.restricted_at is None and kind not in person.objections.split()
+
+
+def _require_open(request: RightsRequest, kind: Kind) -> None:
+    if request.kind_enum is not kind:
+        raise RequestError(f"This is not a request for {kind.label.lower()}.")
+    if not request.state_enum.is_open:
+        raise RequestError("This request is closed.")
+
+
+def _require_staff(viewer: Viewer) -> None:
+    if not viewer.is_staff:
+        raise RequestError("Only our staff can do this.")
+
+
+def _require_concerned(session: Session, request: RightsRequest, person: User) -> None:
+    if person.id not in {p.id for p in people_concerned(session, request)}:
+        raise RequestError("That account is not the one this request is about.")
