@@ -12,12 +12,15 @@ capped (MAX_QUERY_LENGTH) like bodies (MAX_CONTENT_LENGTH).
 
 from __future__ import annotations
 
+from typing import Any, Callable, TypeVar
+
 from flask import Flask, abort, current_app, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 FORM_ENCODINGS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def check_request() -> None:
@@ -29,6 +32,7 @@ def check_request() -> None:
         return
     if has_body() and request.mimetype not in FORM_ENCODINGS:
         abort(415)
+    _allow_declared_upload()
     try:
         form = request.form
     except HTTPException:  # too large, and the like: already a clear answer
@@ -38,6 +42,25 @@ def check_request() -> None:
         abort(400)
     if contains_nul(form):
         abort(400)
+
+
+def accepts_uploads(limit: int) -> Callable[[F], F]:
+    """Let the decorated view take a body of up to `limit` bytes (files); every other view keeps
+    MAX_CONTENT_LENGTH. Declared on the view, so the guard applies it before anything reads the body."""
+
+    def decorate(view: F) -> F:
+        view.upload_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def _allow_declared_upload() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "upload_limit", None)
+    if limit:
+        request.max_content_length = limit
+        request.max_form_memory_size = limit
 
 
 def has_body() -> bool:

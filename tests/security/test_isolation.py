@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from tests.conftest import csrf_token_from
 
@@ -18,7 +19,7 @@ def tenant_b_request(app: Flask, people) -> str:
     from trustcenter.extensions import db
     from trustcenter.requests import service
     from trustcenter.requests.mail import send
-    from trustcenter.requests.models import Kind
+    from trustcenter.requests.models import Kind, RequestAttachment
 
     if "test_b_request" not in app.extensions:
         with app.app_context():
@@ -26,7 +27,10 @@ def tenant_b_request(app: Flask, people) -> str:
             member = session.get(User, people["b_member"].user_id)
             filed = service.file_request(session, service.Viewer(member), Kind.QUERY, {"question": "From B"},
                                          service.Clock(), send, "dpo@provider.example")
-            app.extensions["test_b_request"] = filed.id
+            service.post_message(session, service.Viewer(member), filed, "File from B", send, service.Clock(),
+                                 "dpo@provider.example", attachment=service.Upload("b.txt", b"B's own file"))
+            [attachment] = session.scalars(select(RequestAttachment)).all()
+            app.extensions["test_b_request"] = (filed.id, attachment.id)
             db.session.remove()
     return app.extensions["test_b_request"]
 
@@ -35,7 +39,8 @@ def concrete_urls(app: Flask, method: str, people=None) -> list[str]:
     """Every route with its arguments filled in; object ids point at tenant B's objects."""
     arguments = dict(ARGUMENTS, org_id=people["b_admin"].org_id if people else "0" * 36,
                      user_id=people["b_member"].user_id if people else "0" * 36,
-                     request_id=tenant_b_request(app, people) if people else "0" * 36)
+                     request_id=tenant_b_request(app, people)[0] if people else "0" * 36,
+                     file_id=tenant_b_request(app, people)[1] if people else "0" * 36)
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or method not in (rule.methods or ()):

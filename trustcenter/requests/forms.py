@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
@@ -66,8 +67,9 @@ def answers_of(form: FlaskForm) -> dict[str, str]:
 
 
 class MessageForm(FlaskForm):
-    body = TextAreaField("Message", validators=[DataRequired("Write a message first."), Length(max=MAX_MESSAGE)],
-                         render_kw={"rows": 4, "maxlength": MAX_MESSAGE})
+    body = TextAreaField("Message", validators=[Length(max=MAX_MESSAGE)], render_kw={"rows": 4, "maxlength": MAX_MESSAGE})
+    # Checked by its content in the service, not here: a browser's idea of a file's type proves nothing.
+    attachment = FileField("Attach a file (optional)", description="PDF, PNG, JPEG, plain text or CSV, up to 10 MB.")
     internal = BooleanField("Internal note: only our staff see it")
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import Enum
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustcenter.crypto import encrypted
 from trustcenter.db import Base, new_id, utcnow
@@ -212,3 +212,6 @@ class RequestAttachment(Base):
 
     filename = encrypted[str]()
     content = encrypted[bytes]("bytes")
+
+    # Declared so the unit of work writes the event before its file.
+    event: Mapped[RequestEvent] = relationship()

@@ -5,7 +5,25 @@ Every request is loaded through `service.request_for`, which checks tenant and r
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+import csv
+import io
+import itertools
+from collections.abc import Iterator
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -17,7 +35,8 @@ from trustcenter.accounts.roles import PROVIDER_ROLES, Role
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
-from trustcenter.requests import fulfilment, kinds, service
+from trustcenter.request_guard import accepts_uploads
+from trustcenter.requests import attachments, fulfilment, kinds, service
 from trustcenter.requests.forms import (
     AssignForm,
     ConfirmForm,
@@ -39,6 +58,8 @@ bp = Blueprint("requests", __name__, template_folder="templates")
 staff_bp = Blueprint("staff_requests", __name__, url_prefix="/staff/requests", template_folder="templates")
 QUEUE_PAGE_SIZE = 50
 KIND_VALUES = frozenset(kind.value for kind in Kind)
+# A 10 MB file plus the form around it, in multipart encoding.
+UPLOAD_LIMIT = attachments.MAX_BYTES + 64 * 1024
 
 
 @bp.app_template_filter("state_label")
@@ -124,8 +145,10 @@ def detail(request_id: str) -> str:
 def show(found: RightsRequest, actions: str) -> str:
     """A request as its requester sees it; `actions` is the blueprint whose reply and withdraw routes to use."""
     prefix = "requests." if actions == "requests" else "requests.followed_"
+    events = service.timeline(db.session(), found, for_requester=True)
     return render_template("requests/detail.html", request_=found, answers=kinds.answers_in_words(
-        found.kind_enum, found.details), events=service.timeline(db.session(), found, for_requester=True),
+        found.kind_enum, found.details), events=events, files=service.files_of(db.session(), found, events),
+        file_endpoint=prefix + "file",
         may_act=service.may_act_as_requester(viewer(), found), message_form=MessageForm(),
         withdraw_form=WithdrawForm(), today=the_clock().today(), days_left=service.days_left,
         reply_url=url_for(prefix + "reply", request_id=found.id),
@@ -134,6 +157,7 @@ def show(found: RightsRequest, actions: str) -> str:
 
 @bp.post("/account/requests/<request_id>/reply")
 @roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
+@accepts_uploads(UPLOAD_LIMIT)
 def reply(request_id: str) -> Response:
     found = load(request_id)
     post_reply(found)
@@ -148,13 +172,22 @@ def withdraw(request_id: str) -> Response:
     return back_to(found.id)
 
 
+def uploaded(form: MessageForm) -> service.Upload | None:
+    """The file sent with a message, read whole (the request guard capped the body already)."""
+    storage = form.attachment.data
+    if not storage or not getattr(storage, "filename", ""):
+        return None
+    return service.Upload(storage.filename, storage.read(attachments.MAX_BYTES + 1))
+
+
 def post_reply(found: RightsRequest) -> None:
     form = MessageForm()
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return
     try:
-        service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(), staff_inbox())
+        service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(), staff_inbox(),
+                             attachment=uploaded(form))
     except RequestError as error:
         flash(str(error), "error")
     else:
@@ -256,6 +289,7 @@ def followed(request_id: str) -> str:
 
 @bp.post("/requests/<request_id>/reply")
 @public
+@accepts_uploads(UPLOAD_LIMIT)
 def followed_reply(request_id: str) -> Response:
     found = load_followed(request_id)
     post_reply(found)
@@ -299,6 +333,38 @@ def queue() -> Response:
                   orgs=service.organisations_named(session, {r.org_id for r in rows}), days_left=service.days_left)
 
 
+@bp.get("/staff/requests.csv")  # beside the queue: a blueprint prefix cannot end in ".csv"
+@roles_required(*PROVIDER_ROLES)
+def register() -> Response:
+    """The register as CSV: every request the queue's filters select (default: open ones), streamed."""
+    filters = QueueFilterForm(request.args)
+    filters.org.choices = [("", "")]
+    filters.assignee.choices = [("", "")]
+    if not filters.validate():
+        abort(400)
+    rows = service.register_rows(db.session(), viewer(), QueueFilters(
+        kind=filters.kind.data or "", state=filters.state.data or "", due=filters.due.data or "",
+        org_id=filters.org.data or "", assignee=filters.assignee.data or ""), the_clock().today())
+    response = Response(stream_with_context(csv_lines(service.REGISTER_COLUMNS, rows)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="requests-{the_clock().today()}.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def csv_lines(header: tuple[str, ...], rows: Iterator[list[str]]) -> Iterator[str]:
+    """CSV text, a line at a time; a cell that a spreadsheet would run as a formula is quoted as text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in itertools.chain([list(header)], rows):
+        writer.writerow([("'" + cell) if cell[:1] in FORMULA_STARTS else cell for cell in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
 @staff_bp.get("/<request_id>", endpoint="detail")
 @roles_required(*PROVIDER_ROLES)
 def staff_detail(request_id: str) -> str:
@@ -316,6 +382,7 @@ def staff_detail(request_id: str) -> str:
     concerned = fulfilment.people_concerned(session, found)
     return render_template(
         "requests/staff_detail.html", request_=found, events=events, today=today, days_left=service.days_left,
+        files=service.files_of(session, found, events),
         concerned=concerned, fulfil_form=FulfilForm(), rectifiable=fulfilment.RECTIFIABLE,
         approved=fulfilment.is_approved(session, found), whole_organisation=fulfilment.organisation_scope(found),
         stoppable=fulfilment.STOPPABLE,
@@ -375,6 +442,7 @@ def extend(request_id: str) -> Response:
 
 @staff_bp.post("/<request_id>/message")
 @roles_required(*PROVIDER_ROLES)
+@accepts_uploads(UPLOAD_LIMIT)
 def message(request_id: str) -> Response:
     found = load(request_id)
     form = MessageForm()
@@ -383,7 +451,7 @@ def message(request_id: str) -> Response:
         return staff_back_to(found.id)
     try:
         service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(), staff_inbox(),
-                             internal=bool(form.internal.data))
+                             internal=bool(form.internal.data), attachment=uploaded(form))
     except RequestError as error:
         flash(str(error), "error")
     else:
@@ -448,3 +516,37 @@ def run_fulfilment(action: str, found: RightsRequest, person: User | None, form:
         fulfilment.restrict(session, who, found, person, lift=action == "lift")
         return "Restriction lifted." if action == "lift" else "Processing restricted."
     return f"Stopped: {fulfilment.stop_processing(session, who, found, person)}."
+
+
+# -- files ----------------------------------------------------------------------------------------------------
+
+def send_attachment(found: RightsRequest, for_requester: bool, file_id: str) -> Response:
+    """A file as a download under its checked type, never rendered in the page; each download recorded."""
+    session = db.session()
+    item = service.file_for(session, found, file_id, for_requester)
+    if item is None:
+        abort(404)
+    content, media_type, name = item.content or b"", item.media_type, item.filename or "file"
+    service.record_download(session, viewer(), found, item)
+    # send_file writes the name both plainly and RFC 5987-encoded, so any name survives the header.
+    response = send_file(io.BytesIO(content), mimetype=media_type, as_attachment=True, download_name=name)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/account/requests/<request_id>/files/<file_id>")
+@roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
+def file(request_id: str, file_id: str) -> Response:
+    return send_attachment(load(request_id), True, file_id)
+
+
+@bp.get("/requests/<request_id>/files/<file_id>")
+@public
+def followed_file(request_id: str, file_id: str) -> Response:
+    return send_attachment(load_followed(request_id), True, file_id)
+
+
+@staff_bp.get("/<request_id>/files/<file_id>")
+@roles_required(*PROVIDER_ROLES)
+def staff_file(request_id: str, file_id: str) -> Response:
+    return send_attachment(load(request_id), False, file_id)

@@ -12,19 +12,28 @@ import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import Select, and_, or_, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from trustcenter.accounts.models import CUSTOMER, PROVIDER, Organisation, User
 from trustcenter.accounts.roles import PROVIDER_ROLES, Role
 from trustcenter.accounts.service import AccountError, normalise_email, secret_digest
 from trustcenter.audit import service as audit
 from trustcenter.crypto import keys_of
-from trustcenter.db import utcnow
-from trustcenter.requests import clock, kinds
-from trustcenter.requests.models import OPEN_STATES, Kind, RequestEvent, RequestLink, RightsRequest, State
+from trustcenter.db import new_id, utcnow
+from trustcenter.requests import attachments, clock, kinds
+from trustcenter.requests.models import (
+    OPEN_STATES,
+    Kind,
+    RequestAttachment,
+    RequestEvent,
+    RequestLink,
+    RightsRequest,
+    State,
+    reference_of,
+)
 
 Mailer = Callable[..., None]
 REQUEST_KEY_PURPOSE = "request"
@@ -372,23 +381,28 @@ def extend(session: Session, viewer: Viewer, request: RightsRequest, months: int
 
 
 def post_message(session: Session, viewer: Viewer, request: RightsRequest, body: str, send: Mailer,
-                 the_clock: Clock, staff_inbox: str, internal: bool = False, now: dt.datetime | None = None) -> None:
-    """A message on the thread. A requester's reply to a question resumes the clock; staff messages are mailed
-    to the requester unless marked internal."""
-    body = _checked_message(body, required=True, why="Write a message first.")
+                 the_clock: Clock, staff_inbox: str, internal: bool = False, attachment: Upload | None = None,
+                 now: dt.datetime | None = None) -> None:
+    """A message on the thread, with a file or not. A requester's reply to a question resumes the clock; staff
+    messages are mailed to the requester unless marked internal."""
+    body = _checked_message(body, required=attachment is None, why="Write a message or attach a file.")
     if viewer.is_staff:
-        _event(session, request, viewer.user_id, viewer.label, "note" if internal else "message", body=body,
-               visible=not internal)
-        _audit(session, viewer.user_id, viewer.label, viewer.ip, "request.message", request, internal=internal)
-        if not internal:
-            _mail_requester(session, request, send, "request_message", message=body)
+        event = _event(session, request, viewer.user_id, viewer.label, "note" if internal else "message", body=body,
+                       visible=not internal)
     else:
         if not may_act_as_requester(viewer, request):
             raise RequestError("Only the person who asked, or their organisation's administrator, can reply.")
         if not request.state_enum.is_open:
             raise RequestError("This request is closed. File a new request if you need more.")
-        _event(session, request, viewer.user_id, "requester", "message", body=body)
-        _audit(session, viewer.user_id, "requester", viewer.ip, "request.message", request)
+        event = _event(session, request, viewer.user_id, "requester", "message", body=body)
+    if attachment is not None:
+        _attach(session, request, event, attachment)
+    _audit(session, viewer.user_id, viewer.label, viewer.ip, "request.message", request, internal=internal,
+           attachment=attachment is not None)
+    if viewer.is_staff:
+        if not internal:
+            _mail_requester(session, request, send, "request_message", message=body)
+    else:
         if request.state_enum is State.AWAITING_REQUESTER:
             _resume_clock(request, the_clock.today(now), the_clock)
             _set_state(request, State.IN_PROGRESS, now)
@@ -397,6 +411,59 @@ def post_message(session: Session, viewer: Viewer, request: RightsRequest, body:
         send(session, _staff_address(session, request, staff_inbox), "request_reply_received", request=request)
     request.updated_at = now or utcnow()
     session.commit()
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def _attach(session: Session, request: RightsRequest, event: RequestEvent, upload: Upload) -> None:
+    try:
+        media_type = attachments.media_type_of(upload.data, upload.filename)
+    except attachments.AttachmentRefused as error:
+        session.rollback()
+        raise RequestError(str(error)) from None
+    session.add(RequestAttachment(request_id=request.id, event=event, data_key_id=request.data_key_id,
+                                  media_type=media_type, size=len(upload.data), content=upload.data,
+                                  filename=attachments.safe_name(upload.filename, media_type)))
+
+
+def files_of(session: Session, request: RightsRequest, events: list[RequestEvent]) -> dict[str, list[RequestAttachment]]:
+    """The files on the events shown, by event id; their content is not loaded (it is only for downloads)."""
+    shown = [e.id for e in events]
+    found: dict[str, list[RequestAttachment]] = {}
+    if not shown:
+        return found
+    for item in session.scalars(select(RequestAttachment).options(defer(RequestAttachment.content_sealed)).where(
+            RequestAttachment.request_id == request.id, RequestAttachment.event_id.in_(shown))
+            .order_by(RequestAttachment.uploaded_at)):
+        found.setdefault(item.event_id, []).append(item)
+    return found
+
+
+def file_for(session: Session, request: RightsRequest, file_id: str, for_requester: bool) -> RequestAttachment | None:
+    """A file of this request; the requester's side never reaches a file on an internal note."""
+    if not file_id or len(file_id) > 36:
+        return None
+    query = select(RequestAttachment).join(RequestEvent, RequestEvent.id == RequestAttachment.event_id).where(
+        RequestAttachment.id == file_id, RequestAttachment.request_id == request.id)
+    if for_requester:
+        query = query.where(RequestEvent.visible_to_requester.is_(True))
+    return session.scalar(query)
+
+
+def record_download(session: Session, viewer: Viewer, request: RightsRequest, item: RequestAttachment) -> None:
+    """Every download is on the timeline and in the audit log."""
+    _event(session, request, viewer.user_id, viewer.label, "downloaded", body=item.filename or "",
+           visible=not viewer.is_staff or _is_visible(session, item))
+    _audit(session, viewer.user_id, viewer.label, viewer.ip, "request.file_downloaded", request, file=item.id)
+    session.commit()
+
+
+def _is_visible(session: Session, item: RequestAttachment) -> bool:
+    return bool(session.scalar(select(RequestEvent.visible_to_requester).where(RequestEvent.id == item.event_id)))
 
 
 def assign(session: Session, viewer: Viewer, request: RightsRequest, assignee: User | None) -> None:
@@ -488,11 +555,13 @@ def _checked_message(text: str | None, required: bool, why: str) -> str:
 
 def _event(session: Session, request: RightsRequest, actor_id: str | None, actor_label: str, kind: str, *,
            state_from: State | None = None, state_to: State | None = None, body: str = "",
-           visible: bool = True) -> None:
-    session.add(RequestEvent(request_id=request.id, data_key_id=request.data_key_id, actor_id=actor_id,
-                             actor_label=actor_label, kind=kind, state_from=state_from.value if state_from else None,
-                             state_to=state_to.value if state_to else None, visible_to_requester=visible,
-                             body=body or None, at=utcnow()))
+           visible: bool = True) -> RequestEvent:
+    event = RequestEvent(id=new_id(), request_id=request.id, data_key_id=request.data_key_id, actor_id=actor_id,
+                         actor_label=actor_label, kind=kind, state_from=state_from.value if state_from else None,
+                         state_to=state_to.value if state_to else None, visible_to_requester=visible,
+                         body=body or None, at=utcnow())
+    session.add(event)
+    return event
 
 
 def _audit(session: Session, actor_id: str | None, actor_label: str, ip: str | None, action: str,
@@ -624,3 +693,39 @@ def send_due_reminders(session: Session, send: Mailer, staff_inbox: str, today: 
             sent += 1
         session.commit()
     return sent
+
+
+# -- the register (CSV) ---------------------------------------------------------------------------------------
+
+REGISTER_COLUMNS = ("reference", "type", "state", "customer", "received", "due", "extension_months",
+                    "paused_days", "closed", "assigned_to", "possible_duplicate_of", "referred_to")
+REGISTER_BATCH = 1000
+
+
+def register_rows(session: Session, viewer: Viewer, filters: QueueFilters, today: dt.date) -> Iterator[list[str]]:
+    """Every request the filters select, oldest due first, as register rows: what a regulator asks to see.
+
+    No requester's name or address: the reference leads to them for whoever may look. Read in keyset
+    batches, so a register of a million requests streams in constant memory. The download is audited.
+    """
+    audit.record(session, "requests.register_downloaded", actor_id=viewer.user_id, actor_label=viewer.label,
+                 ip=viewer.ip, details={"state": filters.state or "open", "kind": filters.kind or "any"})
+    session.commit()
+    orgs = {org.id: org.display_name for org in session.scalars(select(Organisation))}
+    staff = {person.id: person.display_name for person in provider_people(session)}
+    query = _filtered(visible_to(viewer.user), filters, today).order_by(RightsRequest.due_on, RightsRequest.id)
+    after: tuple[dt.date, str] | None = None
+    while True:
+        page = query if after is None else query.where(
+            tuple_(RightsRequest.due_on, RightsRequest.id) > tuple_(*after))
+        batch = session.scalars(page.limit(REGISTER_BATCH)).all()
+        for r in batch:
+            yield [r.reference, r.kind_enum.label, r.state_enum.label, orgs.get(r.org_id, ""),
+                   r.received_on.isoformat(), r.due_on.isoformat(), str(r.extension_months), str(r.paused_days),
+                   r.closed_at.date().isoformat() if r.closed_at else "", staff.get(r.assignee_id or "", ""),
+                   reference_of(r.duplicate_of) if r.duplicate_of else "",
+                   orgs.get(r.referred_org_id or "", "")]
+        if len(batch) < REGISTER_BATCH:
+            return
+        after = (batch[-1].due_on, batch[-1].id)
+        session.expunge_all()  # constant memory over any number of rows
