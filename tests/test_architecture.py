@@ -46,3 +46,10 @@ def test_crypto_and_audit_import_no_flask():
             if path.name == "cli.py":
                 continue  # the command-line front end is Flask's
             assert not re.search(r"^\s*(from|import) flask", path.read_text(), re.M), path
+
+
+def test_request_logic_imports_no_flask():
+    """The clock, the rules and the fulfilment are plain Python: routes, mail and tasks are the Flask side."""
+    for name in ("attachments", "clock", "fulfilment", "kinds", "models", "service"):
+        source = (PACKAGE / "requests" / f"{name}.py").read_text()
+        assert not re.search(r"^\s*(from|import) flask", source, re.M), name

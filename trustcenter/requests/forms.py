@@ -85,8 +85,8 @@ STAFF_MOVES = sorted({state for targets in TRANSITIONS.values() for state in tar
 
 
 class MoveForm(FlaskForm):
-    to = SelectField("New state", choices=[SelectChoice(s.value, s.label) for s in STAFF_MOVES],
-                     validators=[DataRequired()])
+    # No DataRequired: the list always has a choice, and a required select must start with an empty one.
+    to = SelectField("New state", choices=[SelectChoice(s.value, s.label) for s in STAFF_MOVES])
     message = TextAreaField("Message to the requester",
                             description="Needed when you ask for something or refuse; the requester reads it.",
                             validators=[Length(max=MAX_MESSAGE)], render_kw={"rows": 4, "maxlength": MAX_MESSAGE})
@@ -95,8 +95,7 @@ class MoveForm(FlaskForm):
 
 
 class ExtendForm(FlaskForm):
-    months = SelectField("Extend by", choices=[SelectChoice("1", "One month"), SelectChoice("2", "Two months")],
-                         validators=[DataRequired()])
+    months = SelectField("Extend by", choices=[SelectChoice("1", "One month"), SelectChoice("2", "Two months")])
     reason = TextAreaField("Reason (the requester reads it)",
                            validators=[DataRequired("Give the reason for the extension."), Length(max=MAX_TEXT)],
                            render_kw={"rows": 3, "maxlength": MAX_TEXT})
