@@ -23,9 +23,18 @@ def test_demo_is_idempotent(runner, app):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     assert version_count(app) == 2
+    assert "Filed 5 demo requests" in first.output
     second = runner.invoke(args=["demo"])
-    assert "already published" in second.output
+    assert "already published" in second.output and "demo requests" not in second.output
     assert version_count(app) == 2
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from trustcenter.extensions import db
+        from trustcenter.requests.models import RightsRequest
+
+        states = dict(db.session().execute(select(RightsRequest.state, func.count()).group_by(RightsRequest.state)).all())
+    assert states == {"submitted": 2, "acknowledged": 1, "awaiting_requester": 1, "completed": 1}
 
 
 def test_content_check_and_publish(runner, app):

@@ -162,6 +162,13 @@ def demo() -> None:
         click.echo(line)
     for line in load_accounts(db.session(), content.site.company, Path(current_app.instance_path)):
         click.echo(line)
+    from trustcenter.requests.demo import load_requests
+    from trustcenter.requests.mail import send
+    from trustcenter.requests.service import Clock
+
+    the_clock = Clock(current_app.config["WORKING_CALENDAR"], current_app.config["TIMEZONE"])
+    for line in load_requests(db.session(), the_clock, send, content.site.dpo_email):
+        click.echo(line)
 
 
 @click.group("keys")
