@@ -130,3 +130,31 @@ def test_a_customer_refused_reads_why_and_where_to_complain(page: Page, browser:
         "Invoices must be kept for six years.")).to_be_visible()
     expect(page.get_by_text(re.compile("right to complain to a supervisory authority"))).to_be_visible()
     wait_for_mail(smtp_server, people["b_member"].email, "refused")
+
+
+def test_someone_without_an_account_files_through_the_mailed_link(page: Page, live_server, people, smtp_server,
+                                                                  page_errors, tmp_path):
+    page.goto(f"{live_server}/")
+    page.get_by_role("link", name="Make a request").click()
+    page.get_by_label("Erase my data (Article 17)").check()
+    expect(page.get_by_label("Your e-mail address")).to_be_visible()
+    page.get_by_label("Your name").fill("Pat Prospect")
+    page.get_by_label("Your e-mail address").fill("pat@elsewhere.example")
+    page.get_by_role("button", name="File the request").click()
+    expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
+
+    mail = wait_for_mail(smtp_server, "pat@elsewhere.example", "Confirm your request")
+    link = re.search(r"https?://[^/\s]+(/requests/confirm/\S+)", mail.get_body(("plain",)).get_content()).group(1)
+    page.goto(f"{live_server}{link}")
+    page.get_by_role("button", name="File my request").click()
+    expect(page.get_by_text(re.compile(r"Request R-[0-9A-F]{8} filed"))).to_be_visible()
+
+    evidence = tmp_path / "proof-of-address.txt"
+    evidence.write_text("Pat Prospect, 1 Example Road\n", encoding="utf-8")
+    page.get_by_label("Message").fill("My proof of address is attached.")
+    page.get_by_label("Attach a file (optional)").set_input_files(str(evidence))
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Message sent.")).to_be_visible()
+    expect(page.get_by_role("link", name="proof-of-address.txt")).to_be_visible()
+    wait_for_mail(smtp_server, "pat@elsewhere.example", "We received your request")
+    assert not page_errors, "\n".join(page_errors)
