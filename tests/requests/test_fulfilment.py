@@ -171,3 +171,14 @@ def timeline(app, request_id: str) -> list[RequestEvent]:
 def audit_actions(app) -> list[str]:
     with app.app_context():
         return db.session().scalars(select(AuditEntry.action)).all()
+
+
+def test_the_dpo_sees_the_erasures_waiting_for_approval(app, people):
+    request_id = file_erasure(app, people["a_member"])
+    reference = load(app, request_id).reference
+    dpo, staff = signed_in(app, people["dpo"]), signed_in(app, people["staff"])
+    assert "waiting for your approval" in dpo.get("/staff/requests").get_data(as_text=True)
+    assert reference in dpo.get("/staff/requests?kind=query").get_data(as_text=True)  # whatever the filters
+    assert "waiting for your approval" not in staff.get("/staff/requests").get_data(as_text=True)
+    fulfil(dpo, request_id, "approve")
+    assert "waiting for your approval" not in dpo.get("/staff/requests").get_data(as_text=True)

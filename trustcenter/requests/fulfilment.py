@@ -49,6 +49,15 @@ def is_approved(session: Session, request: RightsRequest) -> bool:
                                                         RequestEvent.kind == APPROVED).limit(1)) is not None
 
 
+def awaiting_approval(session: Session, limit: int = 20) -> list[RightsRequest]:
+    """Open erasure requests the DPO has not approved yet, oldest due first: the DPO's own list."""
+    approved = select(RequestEvent.request_id).where(RequestEvent.kind == APPROVED)
+    return list(session.scalars(select(RightsRequest).where(
+        RightsRequest.kind == Kind.ERASURE.value,
+        RightsRequest.state.in_([s.value for s in State if s.is_open]),
+        RightsRequest.id.not_in(approved)).order_by(RightsRequest.due_on).limit(limit)))
+
+
 # -- erasure --------------------------------------------------------------------------------------------------
 
 def approve_erasure(session: Session, viewer: Viewer, request: RightsRequest) -> None:

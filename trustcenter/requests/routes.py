@@ -327,8 +327,9 @@ def queue() -> Response:
         org_id=filters.org.data or "", assignee=filters.assignee.data or "", after=filters.cursor()),
         today, QUEUE_PAGE_SIZE)
     next_page = filters.query_for(after=f"{cursor[0].isoformat()}.{cursor[1]}") if cursor else None
+    to_approve = fulfilment.awaiting_approval(session) if current_user.role_enum is Role.DPO else []
     return render("requests/queue.html", block="rows", filters=filters, rows=rows, next_page=next_page, today=today,
-                  calendar_name=current_app.config["WORKING_CALENDAR"],
+                  calendar_name=current_app.config["WORKING_CALENDAR"], to_approve=to_approve,
                   names=service.people_named(session, {r.assignee_id for r in rows}),
                   orgs=service.organisations_named(session, {r.org_id for r in rows}), days_left=service.days_left)
 
