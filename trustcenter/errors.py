@@ -17,7 +17,8 @@ MESSAGES = {
     414: ("Address too long", "The address or search is longer than we accept. Shorten it and try again."),
     409: ("Changed meanwhile", "This record changed while you were working on it. Reload the page and try again."),
     415: ("Form data only", "This address accepts the data of its web form only. Send the form from the page."),
-    429: ("Too many attempts", "Please wait a minute before trying again."),
+    429: ("Too many attempts", "Please wait a while before trying again. If it cannot wait, write to our Data "
+                               "Protection Officer at the address below."),
     500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
 }
 

@@ -44,12 +44,15 @@ def check_request() -> None:
         abort(400)
 
 
-def accepts_uploads(limit: int) -> Callable[[F], F]:
-    """Let the decorated view take a body of up to `limit` bytes (files); every other view keeps
-    MAX_CONTENT_LENGTH. Declared on the view, so the guard applies it before anything reads the body."""
+def accepts_uploads(limit: int, allowed: Callable[[], bool]) -> Callable[[F], F]:
+    """Let the decorated view take a body of up to `limit` bytes, when `allowed()` says this visitor may
+    upload there at all (checked before the body is read); every other request keeps MAX_CONTENT_LENGTH.
+
+    Only files may be that large: text fields keep Werkzeug's in-memory cap.
+    """
 
     def decorate(view: F) -> F:
-        view.upload_limit = limit  # type: ignore[attr-defined]
+        view.upload_limit = (limit, allowed)  # type: ignore[attr-defined]
         return view
 
     return decorate
@@ -57,10 +60,9 @@ def accepts_uploads(limit: int) -> Callable[[F], F]:
 
 def _allow_declared_upload() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
-    limit = getattr(view, "upload_limit", None)
-    if limit:
-        request.max_content_length = limit
-        request.max_form_memory_size = limit
+    declared = getattr(view, "upload_limit", None)
+    if declared and declared[1]():
+        request.max_content_length = declared[0]
 
 
 def has_body() -> bool:

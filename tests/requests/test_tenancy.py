@@ -59,16 +59,17 @@ def test_customer_pages_show_a_request_only_to_its_tenant(app, people, filed, wh
         assert reference not in listing.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("who", ("anonymous", "b_admin", "b_member", *PROVIDER_ROLES))
+@pytest.mark.parametrize("who", ("anonymous", "a_admin", "b_admin", "b_member", *PROVIDER_ROLES))
 def test_nobody_else_can_reply_to_or_withdraw_a_request(app, people, filed, who):
+    """Not even the requester's own administrator: they read, but never answer or cancel in the person's name."""
     client = signed_in(app, people, who)
     before = events_of(app, filed)
     page = "/account/" if who != "anonymous" else "/account/login"
     for action, data in (("reply", {"body": "Injected"}), ("withdraw", {})):
         response = post_form(client, page, f"/account/requests/{filed}/{action}", data)
-        assert response.status_code in (302, 404), (action, response.status_code)
+        assert response.status_code in (302, 303, 404), (action, response.status_code)
     assert events_of(app, filed) == before
-    assert load(app, filed).state == "in_progress" or load(app, filed).state == "submitted"
+    assert load(app, filed).state == "submitted"
 
 
 @pytest.mark.parametrize("who", ("anonymous", *CUSTOMER_ROLES, *PROVIDER_ROLES))

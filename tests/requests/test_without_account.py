@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import urlencode
 
 from sqlalchemy import select, update
 
@@ -139,3 +140,28 @@ def test_a_bad_address_is_explained_and_nothing_is_kept(app, client, people):
 def test_mail_bombing_one_address_is_throttled(app, client, people):
     statuses = [ask(client, kind="access", email="victim@elsewhere.example").status_code for _ in range(6)]
     assert statuses[:5] == [200] * 5 and statuses[5] == 429
+
+
+def test_only_a_browser_following_the_request_may_send_it_a_large_body(app, client, people):
+    ask(client)
+    confirm(client, link_in(app, "Confirm your request"))
+    request_id = only_request(app).id
+    stranger = app.test_client()
+    page = stranger.get("/requests/new?kind=query").get_data(as_text=True)
+    body = urlencode({"csrf_token": csrf_token_from(page), "body": "a" * 2_000_000})
+    refused = stranger.post(f"/requests/{request_id}/reply", data=body,
+                            content_type="application/x-www-form-urlencoded")
+    assert refused.status_code == 413  # the site-wide limit: no upload allowance without the link
+
+
+def test_expired_follow_links_are_deleted(app, client, people):
+    ask(client)
+    confirm(client, link_in(app, "Confirm your request"))
+    with app.app_context():
+        session = db.session()
+        session.execute(update(RequestLink).values(expires_at=dt.datetime.now(dt.timezone.utc)
+                                                   - dt.timedelta(minutes=1)))
+        session.commit()
+        service.purge_unconfirmed(session)
+        assert session.scalars(select(RequestLink)).all() == []
+    assert app.test_client().get(link_in(app, "We received your request")).status_code == 410

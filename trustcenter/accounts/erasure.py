@@ -23,6 +23,9 @@ from trustcenter.crypto.fields import fields_of
 from trustcenter.crypto.models import DestroyedKey
 
 ERASED_INDEX_PREFIX = "erased:"
+# `session.info` key: functions (session, user) that other domains register to forget what they hold
+# about a person being erased (their requests, say), run in the erasure's own transaction.
+ERASURE_HOOKS = "trustcenter.erasure_hooks"
 MOVED_RETRIES = 3
 # Tombstone ids per query, well under every database's limit on bound parameters.
 CHUNK = 500
@@ -75,6 +78,8 @@ def erase_user(session: Session, user: User, actor: Actor, via: str = "cli") -> 
         keys_of(session).destroy_data_key(user.data_key_id)  # raises before anything changed
         try:
             scrub(session, user)
+            for forget in session.info.get(ERASURE_HOOKS, ()):
+                forget(session, user)
             record(session, actor, "user.erased", user, via=via)
             session.commit()
             return

@@ -8,6 +8,7 @@ with the address they confirmed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from trustcenter.requests.models import Kind, RequestAttachment, RequestEvent, R
 from trustcenter.requests.service import Clock, Mailer, RequestError, Viewer
 
 APPROVED = "approved"  # the event kind that records the DPO's approval of an erasure
+ERASED_MARK = "erased:"
 ERASED_REQUESTER = "Erased person"
 # What a person may object to that the software itself can stop.
 STOPPABLE = {"update_mail": "E-mails about changes to this trust center"}
@@ -85,6 +87,9 @@ def carry_out_erasure(session: Session, viewer: Viewer, request: RightsRequest, 
         raise RequestError("The Data Protection Officer has to approve this erasure first.")
     actor = Actor(viewer.user, viewer.ip)
     reference, email = request.reference, request.requester_email
+    # Asked without an account: their other requests without one, found by the address they confirmed.
+    without_account = [] if request.requester_id else session.scalars(select(RightsRequest).where(
+        RightsRequest.requester_id.is_(None), RightsRequest.requester_index == request.requester_index)).all()
     if organisation_scope(request):
         org = session.get(Organisation, request.org_id)
         if org is None:
@@ -95,11 +100,14 @@ def carry_out_erasure(session: Session, viewer: Viewer, request: RightsRequest, 
     else:
         people = people_concerned(session, request)
         for person in people:
-            erasure.erase_user(session, person, actor, via=f"request {reference}")
+            erasure.erase_user(session, person, actor, via=f"request {reference}")  # forgets their requests
         outcome = (f"Erased {len(people)} account{'s' if len(people) != 1 else ''} and every personal value held "
                    f"in them on {dt.date.today():%-d %B %Y}." if people else
                    "No account held data about this person; nothing needed erasing.")
-    others = _forget_requester(session, request)
+    session.refresh(request)
+    for each in [request, *without_account]:
+        forget(session, each)
+    others = len(without_account) - (request in without_account)
     if others:
         outcome += f" Removed the personal details from {others} earlier request{'s' if others != 1 else ''}."
     service.close(session, viewer, request, State.COMPLETED, outcome)
@@ -109,27 +117,43 @@ def carry_out_erasure(session: Session, viewer: Viewer, request: RightsRequest, 
     return outcome
 
 
-def _forget_requester(session: Session, request: RightsRequest) -> int:
-    """Every request by this person keeps its skeleton and staff's outcome, under a new key; their name,
-    address, words and files go with the old key. Returns how many other requests were anonymised."""
+def forget_person(session: Session, person: User) -> None:
+    """Erasure hook (`accounts.erasure.ERASURE_HOOKS`): forget every request an erased account filed."""
+    for each in session.scalars(select(RightsRequest).where(RightsRequest.requester_id == person.id)).all():
+        forget(session, each)
+
+
+def forget(session: Session, request: RightsRequest) -> None:
+    """Keep the record of a request without the person: their name, address, answers, words and files go.
+
+    What stays (kind, dates, states, who acted, staff's outcome) is re-sealed under a new key and the old
+    key destroyed, so copies of the database taken before show nothing of theirs either. The address's
+    blind index and the answers' fingerprint are replaced too: from an address, nobody finds the request.
+    """
+    if request.requester_index.startswith(ERASED_MARK):
+        return  # forgotten already
     keys = keys_of(session)
-    mine = session.scalars(select(RightsRequest).where(RightsRequest.requester_index == request.requester_index))
-    count = 0
-    for each in mine:
-        kept = {"outcome": each.outcome, "extension_reason": each.extension_reason}
-        old_key = each.data_key_id
-        new_key = keys.create_data_key(service.record_key_org(session), purpose=service.REQUEST_KEY_PURPOSE)
-        session.execute(update(RequestEvent).where(RequestEvent.request_id == each.id).values(
-            body_sealed=None, data_key_id=new_key))
-        session.execute(delete(RequestAttachment).where(RequestAttachment.request_id == each.id))
-        each.data_key_id = new_key
-        each.requester_email, each.requester_name, each.details = None, ERASED_REQUESTER, {}
-        each.outcome, each.extension_reason = kept["outcome"], kept["extension_reason"]
-        session.flush()
-        keys.destroy_data_key(old_key)
-        count += each.id != request.id
+    kept = {"outcome": request.outcome, "extension_reason": request.extension_reason}
+    old_key = request.data_key_id
+    new_key = keys.create_data_key(service.record_key_org(session) or request.org_id,
+                                   purpose=service.REQUEST_KEY_PURPOSE)
+    session.execute(update(RequestEvent).where(RequestEvent.request_id == request.id).values(
+        body_sealed=None, data_key_id=new_key), execution_options={"synchronize_session": False})
+    session.execute(delete(RequestAttachment).where(RequestAttachment.request_id == request.id))
+    request.data_key_id = new_key
+    request.requester_email, request.requester_name, request.details = None, ERASED_REQUESTER, {}
+    request.outcome, request.extension_reason = kept["outcome"], kept["extension_reason"]
+    request.requester_index = request.fingerprint = erased_mark(request.id)
+    request.duplicate_of = None
+    service.system_event(session, request, "forgotten", visible=False,
+                         body="The requester's personal data was erased; this record keeps what was asked and done.")
     session.flush()
-    return count
+    keys.destroy_data_key(old_key)
+
+
+def erased_mark(request_id: str) -> str:
+    """An index no address or answer produces, unique per request, 64 characters."""
+    return (ERASED_MARK + hashlib.sha256(request_id.encode()).hexdigest())[:64]
 
 
 # -- rectification, restriction, objection --------------------------------------------------------------------
@@ -168,7 +192,8 @@ def restrict(session: Session, viewer: Viewer, request: RightsRequest, person: U
     else:
         _require_open(request, Kind.RESTRICTION)
         person.restricted_at = utcnow()
-        body = "Processing restricted: your data is kept but not used, sent to anyone or mailed to you unless needed."
+        body = ("Processing restricted: we keep your data but use it only with your consent, for legal claims or "
+                "to protect others (Article 18(2)), and send you no optional mail.")
     service.add_event(session, request, viewer, "restriction_lifted" if lift else "restricted", body=body)
     record(session, Actor(viewer.user, viewer.ip), "person.restriction_lifted" if lift else "person.restricted",
            person, request=request.reference)

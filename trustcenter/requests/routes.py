@@ -157,7 +157,7 @@ def show(found: RightsRequest, actions: str) -> str:
 
 @bp.post("/account/requests/<request_id>/reply")
 @roles_required(Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER)
-@accepts_uploads(UPLOAD_LIMIT)
+@accepts_uploads(UPLOAD_LIMIT, allowed=lambda: current_user.is_authenticated)
 def reply(request_id: str) -> Response:
     found = load(request_id)
     post_reply(found)
@@ -289,7 +289,9 @@ def followed(request_id: str) -> str:
 
 @bp.post("/requests/<request_id>/reply")
 @public
-@accepts_uploads(UPLOAD_LIMIT)
+# Only a browser that a mailed link let follow this request may send it a file.
+@accepts_uploads(UPLOAD_LIMIT, allowed=lambda: (request.view_args or {}).get("request_id") in session.get(FOLLOWED_KEY, ()))
+@throttled("30 per hour", "30 per hour", key=lambda: (request.view_args or {}).get("request_id"))
 def followed_reply(request_id: str) -> Response:
     found = load_followed(request_id)
     post_reply(found)
@@ -443,7 +445,7 @@ def extend(request_id: str) -> Response:
 
 @staff_bp.post("/<request_id>/message")
 @roles_required(*PROVIDER_ROLES)
-@accepts_uploads(UPLOAD_LIMIT)
+@accepts_uploads(UPLOAD_LIMIT, allowed=lambda: current_user.is_authenticated)
 def message(request_id: str) -> Response:
     found = load(request_id)
     form = MessageForm()

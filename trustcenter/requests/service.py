@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import Select, and_, or_, select, tuple_, update
+from sqlalchemy import Select, and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session, defer
 
 from trustcenter.accounts.models import CUSTOMER, PROVIDER, Organisation, User
@@ -134,14 +134,13 @@ def followed_request(session: Session, viewer: Viewer, request_id: str) -> Right
 
 
 def may_act_as_requester(viewer: Viewer, request: RightsRequest) -> bool:
-    """The requester, or their organisation's administrator, may reply and withdraw; a controller it was
-    referred to only reads."""
+    """Only the person who asked may reply and withdraw. Their organisation's administrator and a controller
+    it was referred to read it; replying in someone's name would pass their identity checks, and withdrawing
+    would cancel their right."""
     user = viewer.user
     if user is None:
         return request.requester_id is None and request.id in viewer.follows
-    if request.requester_id == user.id:
-        return True
-    return user.role_enum is Role.CUSTOMER_ADMIN and request.org_id == user.org_id
+    return request.requester_id == user.id
 
 
 def requests_of(session: Session, user: User, limit: int = 200) -> list[RightsRequest]:
@@ -249,15 +248,23 @@ def _issue_link(session: Session, request: RightsRequest, purpose: str, ttl: dt.
 
 
 def purge_unconfirmed(session: Session, older_than: dt.timedelta = CONFIRM_TTL) -> int:
-    """Requests never confirmed: their data key is destroyed and their rows deleted, once the link has expired."""
-    stale = session.scalars(select(RightsRequest).where(
-        RightsRequest.state == State.UNCONFIRMED.value, RightsRequest.received_at < utcnow() - older_than)).all()
+    """Requests never confirmed, once their link has expired: each row deleted only if still unconfirmed (a
+    confirmation at that very moment wins), then its key destroyed. Expired follow links go too."""
+    cutoff = utcnow() - older_than
+    stale = session.execute(select(RightsRequest.id, RightsRequest.data_key_id).where(
+        RightsRequest.state == State.UNCONFIRMED.value, RightsRequest.received_at < cutoff)).all()
     keys = keys_of(session)
-    for request in stale:
-        keys.destroy_data_key(request.data_key_id)
-        session.delete(request)
+    count = 0
+    for request_id, key_id in stale:
+        deleted = session.execute(delete(RightsRequest).where(RightsRequest.id == request_id,
+                                                              RightsRequest.state == State.UNCONFIRMED.value))
+        if deleted.rowcount == 1:
+            session.commit()
+            keys.destroy_data_key(key_id)
+            count += 1
+    session.execute(delete(RequestLink).where(RequestLink.expires_at < utcnow()))
     session.commit()
-    return len(stale)
+    return count
 
 
 def _clean(kind: Kind, answers: dict[str, Any], user: User | None) -> dict[str, str]:
@@ -340,7 +347,7 @@ def move(session: Session, viewer: Viewer, request: RightsRequest, to: State, me
 def withdraw(session: Session, viewer: Viewer, request: RightsRequest, send: Mailer, the_clock: Clock,
              now: dt.datetime | None = None) -> None:
     if not may_act_as_requester(viewer, request):
-        raise RequestError("Only the person who asked, or their organisation's administrator, can withdraw it.")
+        raise RequestError("Only the person who asked can withdraw it.")
     current = request.state_enum
     if not current.is_open:
         raise RequestError("This request is closed already.")
@@ -391,7 +398,7 @@ def post_message(session: Session, viewer: Viewer, request: RightsRequest, body:
                        visible=not internal)
     else:
         if not may_act_as_requester(viewer, request):
-            raise RequestError("Only the person who asked, or their organisation's administrator, can reply.")
+            raise RequestError("Only the person who asked can reply.")
         if not request.state_enum.is_open:
             raise RequestError("This request is closed. File a new request if you need more.")
         event = _event(session, request, viewer.user_id, "requester", "message", body=body)
@@ -507,6 +514,11 @@ def add_event(session: Session, request: RightsRequest, viewer: Viewer, kind: st
               visible: bool = True) -> None:
     _event(session, request, viewer.user_id, viewer.label, kind, body=body, visible=visible)
     request.updated_at = utcnow()
+
+
+def system_event(session: Session, request: RightsRequest, kind: str, body: str = "", visible: bool = True) -> None:
+    """A step nobody took by hand (the software's own), on the timeline."""
+    _event(session, request, None, "system", kind, body=body, visible=visible)
 
 
 def audit_request(session: Session, viewer: Viewer, action: str, request: RightsRequest, **details: Any) -> None:

@@ -7,10 +7,11 @@ import datetime as dt
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from trustcenter.extensions import db
+from trustcenter.accounts.erasure import ERASURE_HOOKS
+from trustcenter.extensions import SESSION_INFO, db
 from trustcenter.faq.current import current_content
 from trustcenter.registry import RETENTION_PURGERS, WORKER_TASKS, registry
-from trustcenter.requests import service
+from trustcenter.requests import fulfilment, service
 from trustcenter.requests.mail import send
 
 
@@ -30,6 +31,8 @@ def init_tasks(app: Flask) -> None:
     def purge_unconfirmed(session: Session, _older_than: dt.timedelta) -> int:
         return service.purge_unconfirmed(session)  # a day, whatever the log's retention: the link has expired
 
+    # Whoever erases a person (a request, `trustcenter users erase`, closing an organisation) forgets their requests.
+    app.extensions[SESSION_INFO].setdefault(ERASURE_HOOKS, []).append(fulfilment.forget_person)
     registry(app, WORKER_TASKS).register("request reminders", remind)
     registry(app, WORKER_TASKS).register("unconfirmed requests", shred_unconfirmed)
     registry(app, RETENTION_PURGERS).register("requests never confirmed", purge_unconfirmed)
