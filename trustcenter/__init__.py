@@ -44,6 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from trustcenter.requests.tasks import init_tasks as init_request_tasks
 
     init_request_tasks(app)
+    from trustcenter.exports.tasks import init_tasks as init_export_tasks
+
+    init_export_tasks(app)
     _register_blueprints(app)
 
     from trustcenter import cli, errors, headers, links, templating
@@ -151,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
     from trustcenter.accounts.routes import bp as accounts_bp
     from trustcenter.faq.routes import bp as faq_bp
     from trustcenter.public.routes import bp as public_bp
+    from trustcenter.exports.routes import bp as exports_bp
     from trustcenter.requests.routes import bp as requests_bp
     from trustcenter.requests.routes import staff_bp as staff_requests_bp
     from trustcenter.staff.routes import bp as staff_bp
@@ -161,4 +165,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(requests_bp)
     app.register_blueprint(staff_requests_bp)
+    app.register_blueprint(exports_bp)
     app.before_request(enforce_declared_access)

@@ -54,6 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     # Rights requests (docs/requests.md): the working days that move a deadline, and the local date of receipt.
     Setting("WORKING_CALENDAR", "GB-ENG"),
     Setting("TIMEZONE", "Europe/London"),
+    # How long a prepared export of personal data can be downloaded (docs/exports.md).
+    Setting("EXPORT_DAYS", 7, int),
     Setting("DEMO_ACCOUNTS", False, bool),
     # Mail (docs/mail.md). MAIL_TRANSPORT unset: "smtp" in production, "file" elsewhere;
     # MAIL_WORKER_THREAD unset: the in-process delivery thread runs in development only.
@@ -157,6 +159,8 @@ def resolve(
         config["BACKUP_DIR"] = str(instance_path / "backups")
     _check_keystore(config)
     _check_request_clock(config)
+    if not 1 <= config["EXPORT_DAYS"] <= 30:
+        raise ConfigError(f"{ENV_PREFIX}EXPORT_DAYS must be 1 to 30 days, not {config['EXPORT_DAYS']}")
     config["SITE_URL"] = site_url(config)
     if not config["CONTENT_DIR"]:
         config["CONTENT_DIR"] = str(root_path / "content")

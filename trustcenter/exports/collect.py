@@ -1,0 +1,117 @@
+"""Everything held about a person, or a whole customer organisation, as plain data (no Flask imports).
+
+The shape is `schema.SCHEMA`; docs/exports.md describes each field. Secrets (password hashes, TOTP
+secrets, recovery codes, tokens) are never exported: an export says that they exist, not what they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from trustcenter.accounts.models import Organisation, RecoveryCode, User
+from trustcenter.accounts.service import PROFILE_FIELDS
+from trustcenter.audit.models import AuditEntry
+from trustcenter.requests import kinds
+from trustcenter.requests.models import RequestAttachment, RequestEvent, RightsRequest
+
+Progress = Callable[[int, int], None]  # (people done, people in all)
+LOGIN_ACTIONS = ("login.success", "login.failure")
+
+
+def stamp(moment: dt.datetime | dt.date | None) -> str | None:
+    """ISO 8601; times in UTC with their offset, so nobody has to guess the zone."""
+    if moment is None:
+        return None
+    if isinstance(moment, dt.datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return moment.astimezone(dt.timezone.utc).isoformat()
+    return moment.isoformat()
+
+
+def organisation_block(org: Organisation) -> dict[str, Any]:
+    return {"id": org.id, "name": org.display_name, "kind": org.kind, "created_at": stamp(org.created_at)}
+
+
+def people_of(session: Session, org: Organisation) -> list[User]:
+    return list(session.scalars(select(User).where(User.org_id == org.id).order_by(User.created_at)))
+
+
+def person_block(session: Session, person: User) -> dict[str, Any]:
+    """One person: profile, role, security settings, sign-ins, audit entries, requests and preferences."""
+    entries = _audit_entries(session, person)
+    return {
+        "id": person.id,
+        "profile": {"email": person.email, **{name: getattr(person, name) for name in PROFILE_FIELDS},
+                    "payment_customer_reference": person.stripe_customer_id},
+        "account": {"role": person.role, "status": person.status, "created_at": stamp(person.created_at),
+                    "last_sign_in_at": stamp(person.last_login_at), "last_sign_in_address": person.last_login_ip},
+        "security": {
+            "two_factor_enabled": bool(person.totp_enabled),
+            "recovery_codes_left": session.scalar(select(func.count()).select_from(RecoveryCode).where(
+                RecoveryCode.user_id == person.id, RecoveryCode.used_at.is_(None))) or 0,
+            "password_set": person.password_hash is not None,
+        },
+        "sign_ins": [_sign_in(entry) for entry in entries if entry.action in LOGIN_ACTIONS],
+        "audit_entries": [_audit(entry, person) for entry in entries],
+        "requests": [_request(session, each) for each in session.scalars(
+            select(RightsRequest).where(RightsRequest.requester_id == person.id).order_by(RightsRequest.received_at))],
+        "notices": [],  # breach notices received and acknowledged: none are sent by this version
+        "preferences": {"processing_restricted_since": stamp(person.restricted_at),
+                        "objections": person.objections.split()},
+    }
+
+
+def collect(session: Session, org: Organisation, people: list[User], progress: Progress | None = None,
+            ) -> dict[str, Any]:
+    """The `people` of `org`, one block each, reporting progress after each person."""
+    blocks = []
+    for number, person in enumerate(people, 1):
+        blocks.append(person_block(session, person))
+        if progress is not None:
+            progress(number, len(people))
+    return {"organisation": organisation_block(org), "people": blocks}
+
+
+def _audit_entries(session: Session, person: User) -> list[AuditEntry]:
+    """Entries where the person acted or was acted on (kept for the audit log's retention, 35 days)."""
+    return list(session.scalars(select(AuditEntry).where(or_(
+        AuditEntry.actor_id == person.id,
+        and_(AuditEntry.subject_type == "user", AuditEntry.subject_id == person.id))).order_by(AuditEntry.id)))
+
+
+def _sign_in(entry: AuditEntry) -> dict[str, Any]:
+    details = entry.details or {}
+    return {"at": stamp(entry.at), "succeeded": entry.action == "login.success", "address": details.get("ip")}
+
+
+def _audit(entry: AuditEntry, person: User) -> dict[str, Any]:
+    details = {key: value for key, value in (entry.details or {}).items()}
+    return {"id": entry.id, "at": stamp(entry.at), "action": entry.action,
+            "role": "actor" if entry.actor_id == person.id else "subject",
+            "actor": entry.actor_label, "details": details}
+
+
+def _request(session: Session, request: RightsRequest) -> dict[str, Any]:
+    events = session.scalars(select(RequestEvent).where(
+        RequestEvent.request_id == request.id, RequestEvent.visible_to_requester.is_(True))
+        .order_by(RequestEvent.at, RequestEvent.id)).all()
+    files: dict[str, list[str]] = {}
+    for item in session.scalars(select(RequestAttachment).where(RequestAttachment.request_id == request.id)
+                                .order_by(RequestAttachment.uploaded_at)):
+        files.setdefault(item.event_id, []).append(item.filename or "")
+    return {
+        "reference": request.reference, "kind": request.kind, "state": request.state,
+        "received_on": stamp(request.received_on), "due_on": stamp(request.due_on),
+        "closed_at": stamp(request.closed_at),
+        "answers": {question: answer for question, answer in kinds.answers_in_words(request.kind_enum,
+                                                                                     request.details)},
+        "outcome": request.outcome,
+        "messages": [{"at": stamp(e.at), "from": "requester" if e.actor_label == "requester" else e.actor_label,
+                      "kind": e.kind, "text": e.body, "attachments": files.get(e.id, [])} for e in events],
+    }
