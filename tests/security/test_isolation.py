@@ -19,6 +19,8 @@ def tenant_b_request(app: Flask, people) -> str:
     from trustcenter.extensions import db
     from trustcenter.requests import service
     from trustcenter.requests.mail import send
+    from tests.conftest import run_worker_tasks
+    from trustcenter.exports import service as export_service
     from trustcenter.requests.models import Kind, RequestAttachment
 
     if "test_b_request" not in app.extensions:
@@ -30,8 +32,10 @@ def tenant_b_request(app: Flask, people) -> str:
             service.post_message(session, service.Viewer(member), filed, "File from B", send, service.Clock(),
                                  "dpo@provider.example", attachment=service.Upload("b.txt", b"B's own file"))
             [attachment] = session.scalars(select(RequestAttachment)).all()
-            app.extensions["test_b_request"] = (filed.id, attachment.id)
+            export = export_service.request_export(session, export_service.Actor(member), "person")
+            app.extensions["test_b_request"] = (filed.id, attachment.id, export.id)
             db.session.remove()
+        run_worker_tasks(app)  # builds B's export
     return app.extensions["test_b_request"]
 
 
@@ -40,7 +44,8 @@ def concrete_urls(app: Flask, method: str, people=None) -> list[str]:
     arguments = dict(ARGUMENTS, org_id=people["b_admin"].org_id if people else "0" * 36,
                      user_id=people["b_member"].user_id if people else "0" * 36,
                      request_id=tenant_b_request(app, people)[0] if people else "0" * 36,
-                     file_id=tenant_b_request(app, people)[1] if people else "0" * 36)
+                     file_id=tenant_b_request(app, people)[1] if people else "0" * 36,
+                     export_id=tenant_b_request(app, people)[2] if people else "0" * 36)
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or method not in (rule.methods or ()):

@@ -107,8 +107,10 @@ def exports_of(session: Session, user: User, limit: int = 50) -> list[Export]:
 
 
 def export_for_request(session: Session, request_id: str) -> Export | None:
-    return session.scalar(select(Export).where(Export.request_id == request_id)
-                          .order_by(Export.created_at.desc()).limit(1))
+    """The newest export answering a request, while it can still be downloaded."""
+    return session.scalar(select(Export).where(
+        Export.request_id == request_id, or_(Export.expires_at.is_(None), Export.expires_at > utcnow()))
+        .order_by(Export.created_at.desc()).limit(1))
 
 
 # -- building (the worker) ------------------------------------------------------------------------------------

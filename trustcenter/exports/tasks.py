@@ -56,9 +56,12 @@ def tell_ready(session: Session, export_id: str) -> None:
     from trustcenter.links import external_url
 
     export = session.get(Export, export_id)
+    if export is not None and export.request_id:
+        answer_request(session, export)
+        return
     asker = session.get(User, export.requested_by) if export and export.requested_by else None
-    if export is None or asker is None or not asker.email or export.request_id:
-        return  # an export for a request is told through the request
+    if export is None or asker is None or not asker.email:
+        return
     site = current_content().site
     link = external_url("exports.detail", export_id=export.id)
     text = render_template("exports/mail/ready.txt", site=site, export=export, link=link)
@@ -67,3 +70,22 @@ def tell_ready(session: Session, export_id: str) -> None:
                                     paragraphs=[p for p in text.split("\n\n") if link not in p], link=link,
                                     link_text="Download your export"))
     session.commit()
+
+
+def answer_request(session: Session, export) -> None:  # noqa: ANN001
+    """An access or portability request answered with this export: completed, the requester told by mail."""
+    from trustcenter.accounts.models import User
+    from trustcenter.requests import service as requests
+    from trustcenter.requests.mail import send
+    from trustcenter.requests.models import RightsRequest
+
+    request = session.get(RightsRequest, export.request_id)
+    staff = session.get(User, export.requested_by) if export.requested_by else None
+    if request is None or not request.state_enum.is_open:
+        return
+    outcome = (f"Your data is ready: download the export from this page until {export.expires_at:%-d %B %Y}. "
+               "It holds everything we hold about you, as JSON, CSV and a page to read, with a manifest.")
+    requests.close(session, requests.Viewer(staff), request, requests.State.COMPLETED, outcome)
+    if request.requester_email:
+        send(session, request.requester_email, "request_updated", request=request, message=outcome)
+        session.commit()

@@ -35,6 +35,8 @@ from trustcenter.accounts.roles import PROVIDER_ROLES, Role
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
+from trustcenter.exports import service as exports
+from trustcenter.exports.models import PERSON
 from trustcenter.request_guard import accepts_uploads
 from trustcenter.requests import attachments, fulfilment, kinds, service
 from trustcenter.requests.forms import (
@@ -151,6 +153,7 @@ def show(found: RightsRequest, actions: str) -> str:
         file_endpoint=prefix + "file",
         may_act=service.may_act_as_requester(viewer(), found), message_form=MessageForm(),
         withdraw_form=WithdrawForm(), today=the_clock().today(), days_left=service.days_left,
+        export=exports.export_for_request(db.session(), found.id) if found.requester_id else None,
         reply_url=url_for(prefix + "reply", request_id=found.id),
         withdraw_url=url_for(prefix + "withdraw", request_id=found.id))
 
@@ -387,6 +390,7 @@ def staff_detail(request_id: str) -> str:
         "requests/staff_detail.html", request_=found, events=events, today=today, days_left=service.days_left,
         files=service.files_of(session, found, events),
         concerned=concerned, fulfil_form=FulfilForm(), rectifiable=fulfilment.RECTIFIABLE,
+        export=exports.export_for_request(session, found.id),
         approved=fulfilment.is_approved(session, found), whole_organisation=fulfilment.organisation_scope(found),
         stoppable=fulfilment.STOPPABLE,
         answers=kinds.answers_in_words(found.kind_enum, found.details), move_form=move_form,
@@ -478,7 +482,7 @@ def assign(request_id: str) -> Response:
     return staff_back_to(found.id)
 
 
-FULFILMENT_ACTIONS = ("approve", "erase", "rectify", "restrict", "lift", "stop")
+FULFILMENT_ACTIONS = ("approve", "erase", "rectify", "restrict", "lift", "stop", "export")
 
 
 @staff_bp.post("/<request_id>/fulfil/<action>")
@@ -512,6 +516,8 @@ def run_fulfilment(action: str, found: RightsRequest, person: User | None, form:
         return fulfilment.carry_out_erasure(session, who, found, the_clock(), send)
     if person is None:
         raise RequestError("Choose the account this request is about.")
+    if action == "export":
+        return answer_with_export(found, person)
     if action == "rectify":
         fulfilment.rectify(session, who, found, person, form.field.data or "", form.value.data or "")
         return "Corrected. The requester sees what it said and what it says now."
@@ -553,3 +559,20 @@ def followed_file(request_id: str, file_id: str) -> Response:
 @roles_required(*PROVIDER_ROLES)
 def staff_file(request_id: str, file_id: str) -> Response:
     return send_attachment(load(request_id), False, file_id)
+
+
+def answer_with_export(found: RightsRequest, person: User) -> str:
+    """Access and portability (Art. 15, 20): the worker prepares the person's export; when it is ready, the
+    request completes and the requester downloads it from the request's page."""
+    if found.kind_enum not in (Kind.ACCESS, Kind.PORTABILITY) or not found.state_enum.is_open:
+        raise RequestError("Only an open access or portability request is answered with an export.")
+    if found.requester_id != person.id:
+        raise RequestError("The export is for the requester's own account: they download it from their page.")
+    try:
+        exports.request_export(db.session(), exports.Actor(current_user._get_current_object(), request.remote_addr),
+                               PERSON, request_id=found.id, subject=person)
+    except exports.ExportError as error:
+        raise RequestError(str(error)) from None
+    service.add_event(db.session(), found, viewer(), "export_requested", body="We are preparing your export.")
+    db.session().commit()
+    return "The export is being prepared; the request completes by itself when it is ready."

@@ -1,0 +1,45 @@
+"""An access or portability request is answered with an export the requester downloads from the request."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import run_worker_tasks
+from tests.exports.conftest import checked_files, download, signed_in
+from tests.requests.conftest import file_request, load, outbox, post_form, request_id_from
+from trustcenter.exports.service import export_for_request
+from trustcenter.extensions import db
+
+
+def test_staff_answer_an_access_request_with_the_requesters_export(app, people):
+    member = people["a_member"]
+    customer = signed_in(app, member)
+    request_id = request_id_from(file_request(customer, "portability", {"note": "JSON please"}))
+    staff = signed_in(app, people["staff"])
+    page = f"/staff/requests/{request_id}"
+    assert "Prepare the requester" in staff.get(page).get_data(as_text=True)
+    post_form(staff, page, f"{page}/fulfil/export", {"person": member.user_id})
+    assert load(app, request_id).state == "submitted"  # not before the export exists
+    run_worker_tasks(app)
+    done = load(app, request_id)
+    assert done.state == "completed" and "download the export from this page" in done.outcome
+    assert any(m.recipient == member.email and "completed" in m.subject for m in outbox(app))
+    shown = customer.get(f"/account/requests/{request_id}").get_data(as_text=True)
+    assert "Download your export" in shown
+    with app.app_context():
+        export_id = export_for_request(db.session(), request_id).id
+    data = json.loads(checked_files(download(customer, export_id))["data.json"])
+    assert data["people"][0]["profile"]["email"] == member.email
+    assert data["people"][0]["requests"][0]["answers"] == {"Anything we should know": "JSON please"}
+    # Staff prepare it; only the requester downloads it.
+    assert staff.get(f"/account/exports/{export_id}/download").status_code == 404
+
+
+def test_an_export_answers_only_access_and_portability(app, people):
+    member = people["a_member"]
+    request_id = request_id_from(file_request(signed_in(app, member), "query", {"question": "Q"}))
+    staff = signed_in(app, people["staff"])
+    page = f"/staff/requests/{request_id}"
+    post_form(staff, page, f"{page}/fulfil/export", {"person": member.user_id})
+    with app.app_context():
+        assert export_for_request(db.session(), request_id) is None
