@@ -16,7 +16,7 @@ PUBLIC = ["/", "/faq", "/faq/search", "/faq/search?q=backup", "/faq/search?q=zzz
           "/changelog", "/account/login", "/account/reset", "/no-such-page", "/requests/new",
           "/requests/new?kind=objection"]
 SIGNED_IN = {"a_admin": ["/account/", "/account/profile", "/account/security", "/account/team", "/account/requests",
-                         "/account/requests/new?kind=erasure", "/account/requests/{request}"],
+                         "/account/requests/new?kind=erasure", "/account/requests/{request}", "/account/exports"],
              "staff": ["/staff/customers", "/staff/audit", "/staff/audit?action=not%20valid", "/staff/requests",
                        "/staff/requests?due=bogus", "/staff/requests/{request}"]}
 

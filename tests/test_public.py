@@ -128,10 +128,10 @@ def test_request_bodies_are_capped(client, app):
 
 
 def test_pages_promise_only_what_the_product_does(client):
-    """No exports yet: the sign-in page must not offer them; requests it offers, and they exist."""
+    """What the sign-in page offers exists: requests (public form) and downloads (behind sign-in)."""
     page = client.get("/account/login").get_data(as_text=True).lower()
-    assert "export" not in page
     assert "data requests" in page and client.get("/requests/new").status_code == 200
+    assert "download the personal data" in page and client.get("/account/exports").status_code == 302
 
 
 def test_make_test_names_a_missing_prerequisite():

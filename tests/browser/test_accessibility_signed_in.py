@@ -13,7 +13,7 @@ from tests.browser.screens import keep_screenshot
 from tests.conftest import PASSWORD
 
 CUSTOMER_PAGES = ["/account/", "/account/profile", "/account/security", "/account/requests", "/account/requests/new",
-                  "/account/requests/new?kind=objection", "/account/team"]
+                  "/account/requests/new?kind=objection", "/account/exports", "/account/team"]
 WIDTHS = [(1280, 800), (390, 844)]
 STAFF_PAGES = ["/staff/requests", "/staff/customers", "/staff/customers/{org}", "/staff/audit"]
 
