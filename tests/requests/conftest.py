@@ -5,21 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
 
+from tests.accounts.test_onboarding import outbox  # noqa: F401 - used by the request tests
 from tests.conftest import Auth, csrf_token_from
 from trustcenter.extensions import db
-from trustcenter.notify.models import OutboxMessage
 from trustcenter.requests.models import RightsRequest
-
-
-def outbox(app) -> list[OutboxMessage]:
-    with app.app_context():
-        session = db.session()
-        messages = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)))
-        for m in messages:
-            _ = (m.recipient, m.subject, m.text_body, m.html_body)  # opened while the session is open
-        return messages
 
 
 def file_request(client, kind: str, answers: dict[str, str]):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.backup.test_backup import app_on_fresh_database, folder, make_backup  # noqa: F401 - fixture
+from tests.backup.test_backup import app_on_fresh_database, make_backup
 from tests.conftest import Auth
 from tests.requests.conftest import file_request, load, outbox, post_form, request_id_from
 from trustcenter.accounts.models import Organisation, User
@@ -40,6 +40,11 @@ def person(app, user_id: str) -> User:
 
 def file_erasure(app, who, **answers) -> str:
     return request_id_from(file_request(signed_in(app, who), "erasure", {"note": "My secret reason", **answers}))
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return tmp_path / "backups"
 
 
 def test_erasure_waits_for_the_dpo_then_shreds_the_person_and_keeps_the_record(app, app_config, databases, tmp_path,

@@ -54,7 +54,8 @@ def test_requests_with_and_without_an_account_in_production_processes(databases,
         deadline = time.monotonic() + 30  # the worker is still running: let it deliver the rest
         while len(staff_mails(mailbox)) < 4 and time.monotonic() < deadline:
             time.sleep(0.2)
-    assert len(staff_mails(mailbox)) == 4, [(str(m["To"]), str(m["Subject"])) for m in mailbox.messages]  # two rounds, a customer's and a confirmed stranger's each
+    # Two rounds, a customer's request and a confirmed stranger's in each.
+    assert len(staff_mails(mailbox)) == 4, [(str(m["To"]), str(m["Subject"])) for m in mailbox.messages]
     assert len(mails_to(mailbox, "tom@northwind.example", "We received your request")) == 2
     assert all(re.search(r"https://trust\.example/staff/requests/\S+", m.get_body(("plain",)).get_content())
                for m in staff_mails(mailbox))

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select, update
 
 from tests.conftest import csrf_token_from
-from tests.requests.conftest import load, outbox
+from tests.requests.conftest import outbox
 from trustcenter.extensions import db
 from trustcenter.requests import service
 from trustcenter.requests.models import RequestEvent, RequestLink, RightsRequest

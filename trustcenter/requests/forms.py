@@ -67,7 +67,8 @@ def answers_of(form: FlaskForm) -> dict[str, str]:
 
 
 class MessageForm(FlaskForm):
-    body = TextAreaField("Message", validators=[Length(max=MAX_MESSAGE)], render_kw={"rows": 4, "maxlength": MAX_MESSAGE})
+    body = TextAreaField("Message", validators=[Length(max=MAX_MESSAGE)],
+                         render_kw={"rows": 4, "maxlength": MAX_MESSAGE})
     # Checked by its content in the service, not here: a browser's idea of a file's type proves nothing.
     attachment = FileField("Attach a file (optional)", description="PDF, PNG, JPEG, plain text or CSV, up to 10 MB.")
     internal = BooleanField("Internal note: only our staff see it")

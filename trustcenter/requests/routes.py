@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import (
     Blueprint,
@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 from trustcenter.access import public, roles_required
@@ -93,6 +94,20 @@ def load(request_id: str) -> RightsRequest:
     if found is None:
         abort(404)
     return found
+
+
+def flash_form_errors(form: FlaskForm) -> None:
+    flash(" ".join(error for errors in form.errors.values() for error in errors), "error")
+
+
+def attempt(action: Callable[[], object], success: str) -> None:
+    """Run a service call; say what happened, or why it could not."""
+    try:
+        action()
+    except RequestError as error:
+        flash(str(error), "error")
+    else:
+        flash(success, "success")
 
 
 def back_to(request_id: str) -> Response:
@@ -186,25 +201,16 @@ def uploaded(form: MessageForm) -> service.Upload | None:
 def post_reply(found: RightsRequest) -> None:
     form = MessageForm()
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash_form_errors(form)
         return
-    try:
-        service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(), staff_inbox(),
-                             attachment=uploaded(form))
-    except RequestError as error:
-        flash(str(error), "error")
-    else:
-        flash("Message sent.", "success")
+    attempt(lambda: service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(),
+                                         staff_inbox(), attachment=uploaded(form)), "Message sent.")
 
 
 def withdraw_request(found: RightsRequest) -> None:
     if WithdrawForm().validate_on_submit():
-        try:
-            service.withdraw(db.session(), viewer(), found, send, the_clock())
-        except RequestError as error:
-            flash(str(error), "error")
-        else:
-            flash(f"Request {found.reference} withdrawn.", "success")
+        attempt(lambda: service.withdraw(db.session(), viewer(), found, send, the_clock()),
+                f"Request {found.reference} withdrawn.")
 
 
 # -- people without an account --------------------------------------------------------------------------------
@@ -225,9 +231,9 @@ def new_without_account() -> Response | str:
         if form.validate_on_submit():
             session_ = db.session()
             try:
+                provider = provider_organisation(session_, current_content().site.company)
                 service.file_without_account(session_, viewer(), kind, answers_of(form), form.name.data,
-                                             form.email.data, provider_organisation(session_, current_content().site.company),
-                                             send, the_clock())
+                                             form.email.data, provider, send, the_clock())
             except RequestError as error:
                 form.email.errors.append(str(error))
             else:
@@ -244,7 +250,8 @@ def new_without_account() -> Response | str:
 @bp.route("/requests/confirm/<token>", methods=["GET", "POST"])
 @public
 # Counted per link by its digest: the counters never hold a usable token.
-@throttled("20 per 10 minutes", "10 per 15 minutes", key=lambda: secret_digest((request.view_args or {}).get("token", "")))
+@throttled("20 per 10 minutes", "10 per 15 minutes",
+           key=lambda: secret_digest((request.view_args or {}).get("token", "")))
 def confirm(token: str) -> Response | str:
     """A button, not the link itself: mail scanners that open links must not file requests."""
     form = ConfirmForm()
@@ -293,7 +300,8 @@ def followed(request_id: str) -> str:
 @bp.post("/requests/<request_id>/reply")
 @public
 # Only a browser that a mailed link let follow this request may send it a file.
-@accepts_uploads(UPLOAD_LIMIT, allowed=lambda: (request.view_args or {}).get("request_id") in session.get(FOLLOWED_KEY, ()))
+@accepts_uploads(UPLOAD_LIMIT, allowed=lambda: (request.view_args or {}).get("request_id") in session.get(
+    FOLLOWED_KEY, ()))
 @throttled("30 per hour", "30 per hour", key=lambda: (request.view_args or {}).get("request_id"))
 def followed_reply(request_id: str) -> Response:
     found = load_followed(request_id)
@@ -436,14 +444,11 @@ def extend(request_id: str) -> Response:
     found = load(request_id)
     form = ExtendForm()
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash_form_errors(form)
         return staff_back_to(found.id)
-    try:
-        service.extend(db.session(), viewer(), found, int(form.months.data), form.reason.data, the_clock(), send)
-    except RequestError as error:
-        flash(str(error), "error")
-    else:
-        flash("Deadline extended. The requester has been told the reason.", "success")
+    attempt(lambda: service.extend(db.session(), viewer(), found, int(form.months.data), form.reason.data,
+                                   the_clock(), send),
+            "Deadline extended. The requester has been told the reason.")
     return staff_back_to(found.id)
 
 
@@ -454,15 +459,11 @@ def message(request_id: str) -> Response:
     found = load(request_id)
     form = MessageForm()
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash_form_errors(form)
         return staff_back_to(found.id)
-    try:
-        service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(), staff_inbox(),
-                             internal=bool(form.internal.data), attachment=uploaded(form))
-    except RequestError as error:
-        flash(str(error), "error")
-    else:
-        flash("Internal note added." if form.internal.data else "Message sent to the requester.", "success")
+    attempt(lambda: service.post_message(db.session(), viewer(), found, form.body.data, send, the_clock(),
+                                         staff_inbox(), internal=bool(form.internal.data), attachment=uploaded(form)),
+            "Internal note added." if form.internal.data else "Message sent to the requester.")
     return staff_back_to(found.id)
 
 

@@ -12,7 +12,8 @@ import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from sqlalchemy import Select, and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session, defer
@@ -284,7 +285,8 @@ def _new_request(session: Session, kind: Kind, details: dict[str, str], *, org_i
     fingerprint = keys.blind_index(json.dumps([kind.value, details], sort_keys=True))
     received_at = now or utcnow()
     request = RightsRequest(
-        org_id=org_id, requester_id=requester.id if requester else None, kind=kind.value, state=state.value, requester_index=requester_index, fingerprint=fingerprint,
+        org_id=org_id, requester_id=requester.id if requester else None, kind=kind.value, state=state.value,
+        requester_index=requester_index, fingerprint=fingerprint,
         data_key_id=keys.create_data_key(record_org, purpose=REQUEST_KEY_PURPOSE),
         received_at=received_at, received_on=the_clock.today(received_at), updated_at=received_at,
         extension_months=0, paused_days=0,
@@ -437,7 +439,8 @@ def _attach(session: Session, request: RightsRequest, event: RequestEvent, uploa
                                   filename=attachments.safe_name(upload.filename, media_type)))
 
 
-def files_of(session: Session, request: RightsRequest, events: list[RequestEvent]) -> dict[str, list[RequestAttachment]]:
+def files_of(session: Session, request: RightsRequest,
+             events: list[RequestEvent]) -> dict[str, list[RequestAttachment]]:
     """The files on the events shown, by event id; their content is not loaded (it is only for downloads)."""
     shown = [e.id for e in events]
     found: dict[str, list[RequestAttachment]] = {}
