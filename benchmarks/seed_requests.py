@@ -15,7 +15,9 @@ without an account are still unconfirmed (staff do not see those).
 
 The rows spread over three years with intake growing over time; about 5.5%
 are open (mostly the last two months, a few stale ones), so the open queue is
-more than 1,000 pages of 50 deep. `requests_queue.py` measures the queue on
+more than 1,000 pages of 50 deep. They are written in the order they were
+received, as the table grows in use (`--order random` writes them shuffled:
+the worst case for how many table pages a query touches). `requests_queue.py` measures the queue on
 the result. The root keys live in a folder of their own (`--instance`); the
 databases and that folder are reused by the benchmark and dropped by it
 unless told to keep them. A database already seeded with as many rows is
@@ -46,7 +48,7 @@ from sqlalchemy import create_engine, make_url, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trustcenter.crypto.aead import Place  # noqa: E402
+from trustcenter.crypto.aead import Place
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASE = "bench_requests"
@@ -236,7 +238,7 @@ def open_chances(share: float) -> list[float]:
     return [min(0.95, high * open_weight(a)) for a in ages]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def due(received_on: dt.date, extension_months: int, paused_days: int) -> dt.date:
     from trustcenter.requests import clock
 
@@ -278,20 +280,25 @@ class RowMaker:
         index = self.indexes.get(number) or self.indexes.setdefault(number, self.keys.blind_index(email))
         return None, email, index, f"Person {number}"
 
-    def row(self) -> tuple[Any, ...]:
+    def ages_of(self, count: int, order: str) -> list[int]:
+        """How many days ago each of `count` requests was received, oldest first unless `order` is random."""
+        ages = [pick(self.rng, self.ages) for _ in range(count)]
+        return ages if order == "random" else sorted(ages, reverse=True)
+
+    def row(self, age: int) -> tuple[Any, ...]:
         rng = self.rng
         row_id, kind, org_id = str(uuid.uuid4()), pick(rng, self.kinds), pick(rng, self.orgs)
-        age = pick(rng, self.ages)
         requester_id, email, index, name = self.requester(org_id)
         is_open = rng.random() < self.chances[age]
         state = pick(rng, self.open_states if is_open else self.closed_states)
         if age == 0 and requester_id is None and rng.random() < 0.2:
             is_open, state = True, "unconfirmed"  # filed today, the mailed link not followed yet
         received_on = self.today - dt.timedelta(days=age)
-        received_at = dt.datetime.combine(received_on, dt.time(8), dt.timezone.utc) + dt.timedelta(
+        received_at = dt.datetime.combine(received_on, dt.time(8), dt.UTC) + dt.timedelta(
             seconds=rng.randrange(10 * 3600))
         extension = rng.choice((1, 2)) if rng.random() < 0.03 else 0
-        paused_since = received_on + dt.timedelta(days=rng.randrange(age + 1)) if state == "awaiting_requester" else None
+        waiting = state == "awaiting_requester"
+        paused_since = received_on + dt.timedelta(days=rng.randrange(age + 1)) if waiting else None
         paused_days = rng.randrange(1, 15) if rng.random() < 0.1 else 0
         due_on = due(received_on, extension, paused_days)
         closed_at = None if is_open else received_at + dt.timedelta(days=rng.randrange(min(age, 40) + 1),
@@ -319,9 +326,10 @@ class RowMaker:
         )
 
 
-def copy_rows(scratch: Scratch, maker: RowMaker, count: int) -> None:
+def copy_rows(scratch: Scratch, maker: RowMaker, count: int, order: str) -> None:
     """Stream `count` rows with COPY (binary), printing progress."""
     started = time.perf_counter()
+    ages = maker.ages_of(count, order)
     with psycopg.connect(scratch.conninfo()) as connection, connection.cursor() as cursor:
         types = [row[0] for row in cursor.execute(
             "SELECT a.atttypid::int FROM unnest(%s::text[]) WITH ORDINALITY AS c(name, n) "
@@ -329,8 +337,8 @@ def copy_rows(scratch: Scratch, maker: RowMaker, count: int) -> None:
             [list(COLUMNS)])]
         with cursor.copy(f"COPY rights_requests ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(types)
-            for n in range(1, count + 1):
-                copy.write_row(maker.row())
+            for n, age in enumerate(ages, 1):
+                copy.write_row(maker.row(age))
                 if n % PROGRESS_EVERY == 0 or n == count:
                     elapsed = time.perf_counter() - started
                     print(f"  {n:>10,} copied  {elapsed:7.1f} s  {n / elapsed:8,.0f} rows/s", flush=True)
@@ -367,7 +375,7 @@ def describe(scratch: Scratch) -> None:
           f"unconfirmed requests ({counts.get('open', 0) / max(1, sum(counts.values())):.1%} open)")
 
 
-def seed(scratch: Scratch, rows: int, open_share: float, seed_value: int) -> None:
+def seed(scratch: Scratch, rows: int, open_share: float, seed_value: int, order: str) -> None:
     from trustcenter import migrate
     from trustcenter.extensions import db, session_factory
     from trustcenter.requests.service import Clock
@@ -384,7 +392,7 @@ def seed(scratch: Scratch, rows: int, open_share: float, seed_value: int) -> Non
         print(f"migrated; {1 + CUSTOMERS} organisations, {2 + STAFF + 3 * CUSTOMERS} people, "
               f"{len(details)} requests filed through the service; copying {rows:,} more")
         maker = RowMaker(keys, tenants, details, Clock().today(), open_share, seed_value)
-        copy_rows(scratch, maker, rows - len(details))
+        copy_rows(scratch, maker, rows - len(details), order)
         analyze(scratch)
         check_some_rows(session)
         session.close()
@@ -401,6 +409,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="requests in all [1,000,000]")
     parser.add_argument("--open-share", type=float, default=0.055, help="share of open requests [0.055]")
     parser.add_argument("--seed", type=int, default=20250101, help="random seed, for the same data every time")
+    parser.add_argument("--order", choices=("received", "random"), default="received",
+                        help="write the rows in the order received [received], or shuffled")
     parser.add_argument("--fresh", action="store_true", help="drop and reseed even when already seeded")
     args = parser.parse_args()
     scratch = Scratch(args.admin_url, args.database, args.instance)
@@ -413,7 +423,7 @@ def main() -> int:
     scratch.drop()
     scratch.create()
     print(f"created {scratch.name} and {scratch.name}_keys; root keys in {scratch.instance}")
-    seed(scratch, args.rows, args.open_share, args.seed)
+    seed(scratch, args.rows, args.open_share, args.seed, args.order)
     describe(scratch)
     print(f"seeded {args.rows:,} requests in {time.perf_counter() - started:.1f} s")
     return 0

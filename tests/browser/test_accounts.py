@@ -54,6 +54,8 @@ def test_staff_sign_in_with_password_and_totp(page: Page, live_server, people):
     expect(page).to_have_url(re.compile(r"/account/$"))
     expect(page.get_by_role("heading", name="Hello, FirstStaff")).to_be_visible()
     page.get_by_role("link", name="Staff").click()
+    expect(page.get_by_role("heading", name="Requests", level=1)).to_be_visible()  # the day's work comes first
+    page.get_by_role("navigation", name="Staff").get_by_role("link", name="Customers").click()
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
     page.get_by_role("navigation", name="Staff").get_by_role("link", name="Audit log").click()
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
