@@ -169,3 +169,23 @@ def test_the_queue_lists_soonest_due_first_and_filters(app, auth, client, people
     assert load(app, ids[1]).reference in erasures and load(app, ids[0]).reference not in erasures
     assert staff_client.get("/staff/requests?due=bogus").status_code == 400
     assert staff_client.get("/staff/requests?after=not-a-cursor").status_code == 400
+
+
+def test_an_extension_is_refused_once_the_first_month_has_passed(app, auth, client, people, staff_client):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from trustcenter.requests.models import RightsRequest
+
+    auth.login(people["a_member"])
+    request_id = request_id_from(file_request(client, "access", {}))
+    with app.app_context():
+        db.session().execute(update(RightsRequest).where(RightsRequest.id == request_id).values(
+            received_on=dt.date.today() - dt.timedelta(days=40)))
+        db.session().commit()
+    page = f"/staff/requests/{request_id}"
+    assert "an extension is no longer possible" in staff_client.get(page).get_data(as_text=True)
+    post_form(staff_client, page, f"{page}/extend", {"months": "1", "reason": "Too late"})
+    assert load(app, request_id).extension_months == 0
+    assert "The first month has passed" in staff_client.get(page).get_data(as_text=True)

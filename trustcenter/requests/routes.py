@@ -404,8 +404,7 @@ def staff_detail(request_id: str) -> str:
         answers=kinds.answers_in_words(found.kind_enum, found.details), move_form=move_form,
         extend_form=ExtendForm(), assign_form=assign_form, message_form=MessageForm(),
         may_extend=found.state_enum.is_open and found.extension_months < service.MAX_EXTENSION_MONTHS and
-        service.clock.may_extend(found.received_on, today, paused_days=found.paused_days,
-                                 calendar=the_clock().calendar),
+        service.extension_allowed(found, today, the_clock()),
         names=service.people_named(session, {e.actor_id for e in events} | {found.assignee_id, found.requester_id}),
         orgs=service.organisations_named(session, {found.org_id, found.referred_org_id}))
 

@@ -375,8 +375,7 @@ def extend(session: Session, viewer: Viewer, request: RightsRequest, months: int
                            else "The deadline has been extended by two months already, the most the law allows.")
     reason = _checked_message(reason, required=True, why="Give the reason for the extension; the requester sees it.")
     today = the_clock.today(now)
-    paused = request.paused_days + _paused_so_far(request, today)
-    if not clock.may_extend(request.received_on, today, paused_days=paused, calendar=the_clock.calendar):
+    if not extension_allowed(request, today, the_clock):
         raise RequestError("The first month has passed: the law allows an extension only if the requester is "
                            "told within one month of receipt.")
     request.extension_months += months
@@ -529,6 +528,12 @@ def audit_request(session: Session, viewer: Viewer, action: str, request: Rights
 
 
 # -- the clock on a request -----------------------------------------------------------------------------------
+
+def extension_allowed(request: RightsRequest, today: dt.date, the_clock: Clock) -> bool:
+    """Still within the first month (paused days count, the current pause too): Art. 12(3)'s window."""
+    paused = request.paused_days + _paused_so_far(request, today)
+    return clock.may_extend(request.received_on, today, paused_days=paused, calendar=the_clock.calendar)
+
 
 def _paused_so_far(request: RightsRequest, today: dt.date) -> int:
     return (today - request.paused_since).days if request.paused_since else 0
