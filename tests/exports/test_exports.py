@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tests.exports.conftest import built, checked_files, download, export_id_from, prepare, signed_in
 from tests.requests.conftest import file_request
+from trustcenter.accounts.models import Organisation
 from trustcenter.audit import AuditEntry
 from trustcenter.extensions import db
 
@@ -53,10 +54,17 @@ def test_a_persons_export_holds_all_of_theirs_and_nothing_of_anyone_elses(app, p
         "</style>")[0]  # self-contained: no external requests
 
 
-def test_an_organisations_export_holds_its_people_only(app, people):
+def test_an_organisations_export_holds_its_people_only(app, people, runner):
     admin = people["a_admin"]
     client = signed_in(app, admin)
     file_request(signed_in(app, people["a_member"]), "query", {"question": "MEMBER QUESTION"})
+    with app.app_context():  # an erased colleague leaves nothing to export, and breaks nothing
+        from trustcenter.accounts import service as accounts
+
+        accounts.create_user(db.session(), db.session().get(Organisation, admin.org_id), "gone@a.example",
+                             "customer_member", first_name="Gone")
+        db.session().commit()
+    assert runner.invoke(args=["users", "erase", "gone@a.example", "--yes"]).exit_code == 0
     export_id = built(app, client, "organisation")
     files = checked_files(download(client, export_id))
     data = json.loads(files["data.json"])

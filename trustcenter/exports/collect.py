@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from trustcenter.accounts.models import Organisation, RecoveryCode, User
+from trustcenter.accounts.models import ERASED, Organisation, RecoveryCode, User
 from trustcenter.accounts.service import PROFILE_FIELDS
 from trustcenter.audit.models import AuditEntry
 from trustcenter.requests import kinds
@@ -39,7 +39,9 @@ def organisation_block(org: Organisation) -> dict[str, Any]:
 
 
 def people_of(session: Session, org: Organisation) -> list[User]:
-    return list(session.scalars(select(User).where(User.org_id == org.id).order_by(User.created_at)))
+    """Everyone of the organisation we still hold data about (an erased person's row holds none)."""
+    return list(session.scalars(select(User).where(User.org_id == org.id, User.status != ERASED)
+                                .order_by(User.created_at)))
 
 
 def person_block(session: Session, person: User) -> dict[str, Any]:
