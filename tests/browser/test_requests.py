@@ -122,6 +122,8 @@ def test_a_customer_refused_reads_why_and_where_to_complain(page: Page, browser:
         staff.get_by_label("New state").select_option(label="Refused")
         staff.get_by_label("Message to the requester").fill("Invoices must be kept for six years.")
         staff.get_by_role("button", name="Save and tell the requester").click()
+        # Wait for the answer: closing the browser first would abandon the request in flight.
+        expect(staff.get_by_text(re.compile(r"is now refused\."))).to_be_visible()
     finally:
         context.close()
     page.reload()
