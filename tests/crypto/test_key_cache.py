@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 
 from trustcenter.accounts.models import User
-from trustcenter.crypto import KeyNotFound, Place, keys_of
+from trustcenter.crypto import KeyDestroyed, KeyNotFound, Place, keys_of
 from trustcenter.crypto.fields import place_of
 from trustcenter.crypto.keystore import KeyService
 from trustcenter.crypto.models import DataKey
@@ -79,3 +82,54 @@ def test_errors_name_the_place(session, people):
     with pytest.raises(Exception, match=r"users\.email\[") as error:
         keys_of(session).open(user.first_name_sealed.blob, Place("users", "email", user.id))
     assert user.data_key_id in str(error.value)
+
+
+@contextmanager
+def key_store_statements(keys: KeyService) -> Iterator[list[str]]:
+    """The SQL statements the key store runs inside the block."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001 (event signature)
+        seen.append(statement)
+
+    event.listen(keys.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(keys.engine, "before_cursor_execute", record)
+
+
+def test_a_cold_data_key_under_a_cached_tenant_key_reads_one_row(session, people):
+    keys = keys_of(session)
+    first, second = (loaded(session, people[name].user_id) for name in ("a_admin", "a_member"))
+    keys.forget()
+    assert first.first_name == "FirstAAdmin"  # caches org A's tenant key on the way
+    with key_store_statements(keys) as statements:
+        assert loaded(session, second.id).first_name == "FirstAMember"
+    assert len([s for s in statements if "SELECT" in s.upper()]) == 1, statements
+
+
+def test_many_data_keys_are_unwrapped_in_one_query(session, people):
+    keys = keys_of(session)
+    users = [loaded(session, people[name].user_id) for name in ("a_admin", "a_member", "b_admin", "b_member")]
+    key_ids = [user.data_key_id for user in users]
+    keys.forget()
+    with key_store_statements(keys) as statements:
+        keys.data_aeads(key_ids)
+    data_key_reads = [s for s in statements if "data_keys" in s]
+    assert len(data_key_reads) == 1, statements
+    with key_store_statements(keys) as statements:
+        names = [loaded(session, user.id).last_name for user in users]
+    assert names == ["LastAAdmin", "LastAMember", "LastBAdmin", "LastBMember"]
+    assert statements == []  # every key came from the cache
+
+
+def test_unwrapping_together_leaves_erased_keys_to_fail_when_used(session, people):
+    keys = keys_of(session)
+    erased, kept = (loaded(session, people[name].user_id) for name in ("b_member", "b_admin"))
+    keys.destroy_data_key(erased.data_key_id)
+    keys.forget()
+    keys.data_aeads([erased.data_key_id, kept.data_key_id, "00000000-0000-0000-0000-000000000000"])
+    assert loaded(session, kept.id).first_name == "FirstBAdmin"
+    with pytest.raises(KeyDestroyed):
+        keys.data_aead(erased.data_key_id)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import event
+
 from tests.conftest import run_worker_tasks
-from tests.exports.conftest import checked_files, download, signed_in
+from tests.exports.conftest import checked_files, download, export_id_from, prepare, signed_in
+from tests.requests.test_attachments import PDF, upload
 from tests.requests.conftest import file_request, load, outbox, post_form, request_id_from
 from trustcenter.exports.service import export_for_request
 from trustcenter.extensions import db
@@ -43,3 +46,36 @@ def test_an_export_answers_only_access_and_portability(app, people):
     post_form(staff, page, f"{page}/fulfil/export", {"person": member.user_id})
     with app.app_context():
         assert export_for_request(db.session(), request_id) is None
+
+
+def test_an_export_holds_the_thread_as_the_requester_saw_it_and_only_the_files_names(app, people):
+    member = people["a_member"]
+    customer = signed_in(app, member)
+    staff_client = signed_in(app, people["staff"])
+    request_id = request_id_from(file_request(customer, "query", {"question": "Where is my data?"}))
+    page = f"/account/requests/{request_id}"
+    upload(customer, page, f"{page}/reply", PDF, "my-letter.pdf", "My letter attached")
+    staff_page = f"/staff/requests/{request_id}"
+    post_form(staff_client, staff_page, f"{staff_page}/message", {"body": "We are looking into it"})
+    post_form(staff_client, staff_page, f"{staff_page}/message", {"body": "STAFF ONLY NOTE", "internal": "y"})
+    export_id = export_id_from(prepare(customer))
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001 (event signature)
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run_worker_tasks(app)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    data = json.loads(checked_files(download(customer, export_id))["data.json"])
+    [request] = data["people"][0]["requests"]
+    texts = [message["text"] for message in request["messages"]]
+    assert "My letter attached" in texts and "We are looking into it" in texts
+    assert "STAFF ONLY NOTE" not in json.dumps(data)
+    [letter] = [m for m in request["messages"] if m["text"] == "My letter attached"]
+    assert letter["attachments"] == ["my-letter.pdf"] and letter["from"] == "requester"
+    assert [s for s in statements if "request_attachments.content" in s] == []  # names only, never the files

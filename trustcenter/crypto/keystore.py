@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -174,10 +174,33 @@ class KeyService:
                 if session.get(DestroyedKey, key_id) is not None:
                     raise KeyDestroyed(key_id)
                 raise KeyNotFound(key_id, "data key")
-            tenant_key = self._tenant_key(session, data_key.org_id, data_key.tenant_key_version)
-            raw = aead.open_sealed(self._tenant_aead(tenant_key), data_key.wrapped, _data_place(key_id))
-            version = data_key.tenant_key_version
-        return self._remember(key_id, AESGCM(raw), version), version
+            return self._unwrap(session, data_key)
+
+    def data_aeads(self, key_ids: Iterable[str]) -> None:
+        """Unwrap into the cache, in one key-store query, those of `key_ids` not cached yet.
+
+        For work that is about to open values under many keys (an export reads every request's):
+        the keys left out (destroyed, unknown) raise later, when a value under them is opened.
+        """
+        missing = sorted({key_id for key_id in key_ids if key_id and not self._cached(key_id)})
+        if not missing:
+            return
+        with self.transaction() as session:
+            for data_key in session.scalars(select(DataKey).where(DataKey.id.in_(missing))):
+                self._unwrap(session, data_key)
+
+    def _unwrap(self, session: Session, data_key: DataKey) -> tuple[AESGCM, int]:
+        tenant = self._tenant_cipher(session, data_key.org_id, data_key.tenant_key_version)
+        raw = aead.open_sealed(tenant, data_key.wrapped, _data_place(data_key.id))
+        version = data_key.tenant_key_version
+        return self._remember(data_key.id, AESGCM(raw), version), version
+
+    def _tenant_cipher(self, session: Session, org_id: str, version: int) -> AESGCM:
+        """The tenant key version, from the cache when it is there (its row is read only to unwrap it)."""
+        cached = self._cached(f"tenant:{org_id}:{version}")
+        if cached:
+            return cached[0]
+        return self._tenant_aead(self._tenant_key(session, org_id, version))
 
     def data_key_org(self, key_id: str) -> str | None:
         with self.transaction() as session:

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from trustcenter.accounts.models import ERASED, Organisation, RecoveryCode, User
 from trustcenter.accounts.service import PROFILE_FIELDS
 from trustcenter.audit.models import AuditEntry
+from trustcenter.crypto import keys_of
 from trustcenter.requests import kinds
 from trustcenter.requests.models import RequestAttachment, RequestEvent, RightsRequest
 
@@ -46,7 +47,12 @@ def people_of(session: Session, org: Organisation) -> list[User]:
 
 def person_block(session: Session, person: User) -> dict[str, Any]:
     """One person: profile, role, security settings, sign-ins, audit entries, requests and preferences."""
+    requests = list(session.scalars(select(RightsRequest).where(RightsRequest.requester_id == person.id)
+                                    .order_by(RightsRequest.received_at)))
+    # Every value below opens under the person's key or one of their requests' keys: unwrap them together.
+    keys_of(session).data_aeads([person.data_key_id, *(each.data_key_id for each in requests)])
     entries = _audit_entries(session, person)
+    messages, files = _threads(session, [each.id for each in requests])
     return {
         "id": person.id,
         "profile": {"email": person.email, **{name: getattr(person, name) for name in PROFILE_FIELDS},
@@ -61,8 +67,7 @@ def person_block(session: Session, person: User) -> dict[str, Any]:
         },
         "sign_ins": [_sign_in(entry) for entry in entries if entry.action in LOGIN_ACTIONS],
         "audit_entries": [_audit(entry, person) for entry in entries],
-        "requests": [_request(session, each) for each in session.scalars(
-            select(RightsRequest).where(RightsRequest.requester_id == person.id).order_by(RightsRequest.received_at))],
+        "requests": [_request(each, messages.get(each.id, []), files) for each in requests],
         "notices": [],  # breach notices received and acknowledged: none are sent by this version
         "preferences": {"processing_restricted_since": stamp(person.restricted_at),
                         "objections": person.objections.split()},
@@ -99,14 +104,28 @@ def _audit(entry: AuditEntry, person: User) -> dict[str, Any]:
             "actor": entry.actor_label, "details": details}
 
 
-def _request(session: Session, request: RightsRequest) -> dict[str, Any]:
-    events = session.scalars(select(RequestEvent).where(
-        RequestEvent.request_id == request.id, RequestEvent.visible_to_requester.is_(True))
-        .order_by(RequestEvent.at, RequestEvent.id)).all()
+def _threads(session: Session, request_ids: list[str],
+             ) -> tuple[dict[str, list[RequestEvent]], dict[str, list[str]]]:
+    """The messages the requesters see, by request, and the names of the files on them, by event.
+
+    Two queries for all of a person's requests; the files' content is not loaded, only their names.
+    """
+    if not request_ids:
+        return {}, {}
+    messages: dict[str, list[RequestEvent]] = {}
+    for event in session.scalars(select(RequestEvent).where(
+            RequestEvent.request_id.in_(request_ids), RequestEvent.visible_to_requester.is_(True))
+            .order_by(RequestEvent.at, RequestEvent.id)):
+        messages.setdefault(event.request_id, []).append(event)
     files: dict[str, list[str]] = {}
-    for item in session.scalars(select(RequestAttachment).where(RequestAttachment.request_id == request.id)
+    for item in session.scalars(select(RequestAttachment).options(defer(RequestAttachment.content_sealed))
+                                .where(RequestAttachment.request_id.in_(request_ids))
                                 .order_by(RequestAttachment.uploaded_at)):
         files.setdefault(item.event_id, []).append(item.filename or "")
+    return messages, files
+
+
+def _request(request: RightsRequest, events: list[RequestEvent], files: dict[str, list[str]]) -> dict[str, Any]:
     return {
         "reference": request.reference, "kind": request.kind, "state": request.state,
         "received_on": stamp(request.received_on), "due_on": stamp(request.due_on),
