@@ -29,10 +29,9 @@ download, iterating the same number of bytes from a generator in a fresh process
 script prints the stages of each build (collect, the progress commits, the page for people, writing the
 files and the ZIP, sealing and storing the pieces, the rest) so a slow one shows.
 
-`--candidate NAME` (repeatable, or `all`) also builds with a change to the code applied in this process,
-each alone and all together, interleaved with the code as it is (see CANDIDATES; each one's docstring is
-the change it stands for), and the code as it is with a warm key cache. Every variant must collect the
-same requests and messages as the code as it is, or the script stops.
+Each build starts with an empty key cache, as a worker meets an organisation's keys after their time
+in the cache has run out; `--warm-keys` also builds with every key already cached, interleaved, and both
+variants must collect the same requests and messages.
 
 SQLite lives in a temporary folder; PostgreSQL gets the scratch databases `bench_exports` and
 `bench_exports_keys` next to `--admin-url`, dropped at the end unless `--keep` is given. Exits 0 whatever
@@ -43,7 +42,6 @@ stored export, a build that fails).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import gc
 import hashlib
@@ -360,7 +358,6 @@ class Instrumented:
             return self.data
 
         collect.collect = self.timed("collect", keep)
-        # Looked up at each call, so a candidate change to `_progress` is timed too.
         service._progress = self.timed("progress commits", lambda *a, **k: self.saved["progress"](*a, **k))
         archive.write_archive = self.timed("files and ZIP", self.saved["write"])
         timed = self.timed
@@ -474,242 +471,23 @@ def rows_baseline(app: Any, org: Organisation) -> tuple[float, int]:
         return time.perf_counter() - started, len(rows)
 
 
-# --------------------------------------------------------------------------- candidate changes
-
-@contextmanager
-def replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
-    saved = getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, saved)
-
-
-def tenant_key_cached() -> Any:
-    """crypto/keystore.py `data_aead`: use the cached tenant key before reading its row from the key store."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    from trustcenter.crypto import aead, keystore
-    from trustcenter.crypto.models import DataKey, DestroyedKey
-
-    def data_aead(self: Any, key_id: str) -> tuple[Any, int]:
-        cached = self._cached(key_id)
-        if cached:
-            return cached[0], cached[1]
-        with self.transaction() as session:
-            data_key = session.get(DataKey, key_id)
-            if data_key is None:
-                if session.get(DestroyedKey, key_id) is not None:
-                    raise keystore.KeyDestroyed(key_id)
-                raise keystore.KeyNotFound(key_id, "data key")
-            tenant = self._cached(f"tenant:{data_key.org_id}:{data_key.tenant_key_version}")
-            cipher = tenant[0] if tenant else self._tenant_aead(
-                self._tenant_key(session, data_key.org_id, data_key.tenant_key_version))
-            raw = aead.open_sealed(cipher, data_key.wrapped, keystore._data_place(key_id))
-            version = data_key.tenant_key_version
-        return self._remember(key_id, AESGCM(raw), version), version
-
-    return replaced(keystore.KeyService, "data_aead", data_aead)
-
-
-def progress_each_second() -> Any:
-    """exports/service.py `build`: commit the collecting progress at most once a second (the page polls
-    once a second), instead of after every person."""
-    from trustcenter.exports import service
-
-    original = service._progress
-    last: dict[str, float] = {}
-
-    def progress(session: Any, export: Any, percent: int, step: str) -> None:
-        now = time.monotonic()
-        if step.startswith("Collected") and percent < 80 and now - last.get(export.id, 0.0) < 1.0:
-            return
-        last[export.id] = now
-        original(session, export, percent, step)
-
-    return replaced(service, "_progress", progress)
-
-
-def json_without_indent() -> Any:
-    """exports/archive.py `_json`: `json.dumps(value, ensure_ascii=False)` without `indent=2`, which makes the
-    standard library fall back from its C encoder to the pure-Python one."""
-    from trustcenter.exports import archive
-
-    return replaced(archive, "_json", lambda value: json.dumps(value, ensure_ascii=False).encode())
-
-
-def deflate_level_1() -> Any:
-    """exports/archive.py `write_archive`: `zipfile.ZipFile(sink, "w", compression=ZIP_DEFLATED,
-    compresslevel=1)` (the default is level 6)."""
-    import functools
-    import types
-
-    from trustcenter.exports import archive
-
-    shim = types.SimpleNamespace(ZIP_DEFLATED=zipfile.ZIP_DEFLATED,
-                                 ZipFile=functools.partial(zipfile.ZipFile, compresslevel=1))
-    return replaced(archive, "zipfile", shim)
-
-
-def attachment_names_only() -> Any:
-    """exports/collect.py `_request`: `.options(defer(RequestAttachment.content_sealed))` on the attachments'
-    query, which needs their names only (as `requests.service.files_of` does)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import defer
-
-    from trustcenter.exports import collect
-    from trustcenter.requests.models import RequestAttachment, RequestEvent
-
-    def request_block(session: Any, request: Any) -> dict[str, Any]:
-        events = session.scalars(select(RequestEvent).where(
-            RequestEvent.request_id == request.id, RequestEvent.visible_to_requester.is_(True))
-            .order_by(RequestEvent.at, RequestEvent.id)).all()
-        files: dict[str, list[str]] = {}
-        for item in session.scalars(select(RequestAttachment).options(defer(RequestAttachment.content_sealed))
-                                    .where(RequestAttachment.request_id == request.id)
-                                    .order_by(RequestAttachment.uploaded_at)):
-            files.setdefault(item.event_id, []).append(item.filename or "")
-        stamp = collect.stamp
-        return {
-            "reference": request.reference, "kind": request.kind, "state": request.state,
-            "received_on": stamp(request.received_on), "due_on": stamp(request.due_on),
-            "closed_at": stamp(request.closed_at),
-            "answers": dict(collect.kinds.answers_in_words(request.kind_enum, request.details)),
-            "outcome": request.outcome,
-            "messages": [{"at": stamp(e.at), "from": "requester" if e.actor_label == "requester" else e.actor_label,
-                          "kind": e.kind, "text": e.body, "attachments": files.get(e.id, [])} for e in events],
-        }
-
-    return replaced(collect, "_request", request_block)
-
-
-def one_query_per_person() -> Any:
-    """exports/collect.py `person_block`: the messages of all of a person's requests in one query, and their
-    attachments' names in another (content deferred), instead of two queries per request."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import defer
-
-    from trustcenter.exports import collect
-    from trustcenter.requests.models import RequestAttachment, RequestEvent, RightsRequest
-
-    original = collect.person_block
-    prefetched: dict[str, tuple[list[Any], dict[str, list[str]]]] = {}
-
-    def person_block(session: Any, person: Any) -> dict[str, Any]:
-        mine = select(RightsRequest.id).where(RightsRequest.requester_id == person.id).scalar_subquery()
-        events: dict[str, list[Any]] = {}
-        for item in session.scalars(select(RequestEvent).where(
-                RequestEvent.request_id.in_(mine), RequestEvent.visible_to_requester.is_(True))
-                .order_by(RequestEvent.at, RequestEvent.id)):
-            events.setdefault(item.request_id, []).append(item)
-        files: dict[str, dict[str, list[str]]] = {}
-        for item in session.scalars(select(RequestAttachment).options(defer(RequestAttachment.content_sealed))
-                                    .where(RequestAttachment.request_id.in_(mine))
-                                    .order_by(RequestAttachment.uploaded_at)):
-            files.setdefault(item.request_id, {}).setdefault(item.event_id, []).append(item.filename or "")
-        prefetched.clear()
-        prefetched.update({key: (value, files.get(key, {})) for key, value in events.items()})
-        return original(session, person)
-
-    def request_block(session: Any, request: Any) -> dict[str, Any]:
-        events, files = prefetched.get(request.id, ([], {}))
-        stamp = collect.stamp
-        return {
-            "reference": request.reference, "kind": request.kind, "state": request.state,
-            "received_on": stamp(request.received_on), "due_on": stamp(request.due_on),
-            "closed_at": stamp(request.closed_at),
-            "answers": dict(collect.kinds.answers_in_words(request.kind_enum, request.details)),
-            "outcome": request.outcome,
-            "messages": [{"at": stamp(e.at), "from": "requester" if e.actor_label == "requester" else e.actor_label,
-                          "kind": e.kind, "text": e.body, "attachments": files.get(e.id, [])} for e in events],
-        }
-
-    stack = contextlib.ExitStack()
-    stack.enter_context(replaced(collect, "person_block", person_block))
-    stack.enter_context(replaced(collect, "_request", request_block))
-    return stack
-
-
-def data_keys_in_one_query() -> Any:
-    """crypto/keystore.py: a `KeyService.unwrap_many(key_ids)` that reads the data keys missing from the cache
-    in one query (tenant keys from the cache as in tenant-key-cached); exports/collect.py `person_block`
-    calls it with the person's key and their requests' keys before opening their values, instead of one
-    key-store transaction per key on first use."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from sqlalchemy import select
-
-    from trustcenter.crypto import aead, keys_of, keystore
-    from trustcenter.crypto.models import DataKey
-    from trustcenter.exports import collect
-    from trustcenter.requests.models import RightsRequest
-
-    def unwrap_many(keys: Any, key_ids: list[str]) -> None:
-        missing = [key_id for key_id in set(key_ids) if not keys._cached(key_id)]
-        if not missing:
-            return
-        with keys.transaction() as session:
-            for data_key in session.scalars(select(DataKey).where(DataKey.id.in_(missing))):
-                tenant = keys._cached(f"tenant:{data_key.org_id}:{data_key.tenant_key_version}")
-                cipher = tenant[0] if tenant else keys._tenant_aead(
-                    keys._tenant_key(session, data_key.org_id, data_key.tenant_key_version))
-                raw = aead.open_sealed(cipher, data_key.wrapped, keystore._data_place(data_key.id))
-                keys._remember(data_key.id, AESGCM(raw), data_key.tenant_key_version)
-
-    original = collect.person_block
-
-    def person_block(session: Any, person: Any) -> dict[str, Any]:
-        # The real change reuses the requests person_block loads; this stand-in reads their key ids itself.
-        requests = session.scalars(select(RightsRequest.data_key_id).where(RightsRequest.requester_id == person.id))
-        unwrap_many(keys_of(session), [person.data_key_id, *requests])
-        return original(session, person)
-
-    return replaced(collect, "person_block", person_block)
-
-
-CANDIDATES: dict[str, Callable[[], Any]] = {
-    "tenant-key-cached": tenant_key_cached,
-    "progress-each-second": progress_each_second,
-    "json-without-indent": json_without_indent,
-    "deflate-level-1": deflate_level_1,
-    "attachment-names-only": attachment_names_only,
-    "one-query-per-person": one_query_per_person,
-    "data-keys-in-one-query": data_keys_in_one_query,
-}
-
-
 @dataclass(frozen=True)
 class Variant:
     label: str
-    candidates: tuple[str, ...] = ()
     cold_keys: bool = True
 
-    @contextmanager
-    def applied(self) -> Iterator[None]:
-        with contextlib.ExitStack() as stack:
-            for name in self.candidates:
-                stack.enter_context(CANDIDATES[name]())
-            yield
+
+def variants(warm_keys_too: bool) -> list[Variant]:
+    """The code as it runs (a cold key cache, as a worker meets an organisation's keys), and with a warm one."""
+    return [Variant("as is")] + ([Variant("warm key cache", cold_keys=False)] if warm_keys_too else [])
 
 
-def variants(chosen: list[str]) -> list[Variant]:
-    """The code as it is (cold and warm key cache), each chosen candidate alone, and all of them together."""
-    found = [Variant("as is")]
-    if not chosen:
-        return found
-    found.append(Variant("as is, warm key cache", cold_keys=False))
-    found += [Variant(f"+ {name}", (name,)) for name in chosen]
-    if len(chosen) > 1:
-        found.append(Variant("+ all of them", tuple(chosen)))
-    return found
-
-
-def measure_build(backend: Backend, sizes: Sizes, idle: float, chosen: list[str]) -> dict[str, Any]:
+def measure_build(backend: Backend, sizes: Sizes, idle: float, warm_keys_too: bool) -> dict[str, Any]:
     print(f"\n[{backend.name}] build: seeding an organisation", flush=True)
     app = make_app(backend)
     try:
         org = seed_organisation(app, sizes)
-        tried = variants(chosen)
+        tried = variants(warm_keys_too)
         builds: dict[str, list[Build]] = {v.label: [] for v in tried}
         zips, reads = [], []
         reference: list[Any] = []
@@ -717,8 +495,7 @@ def measure_build(backend: Backend, sizes: Sizes, idle: float, chosen: list[str]
             for number in range(sizes.rounds + 1):  # round 0 warms imports and templates; not counted
                 wait_for_idle(idle)
                 for variant in tried[number % len(tried):] + tried[:number % len(tried)]:
-                    with variant.applied():
-                        build = build_once(app, org, tools, variant.cold_keys)
+                    build = build_once(app, org, tools, variant.cold_keys)
                     assert tools.data is not None
                     requests_block = [(p["id"], p["requests"]) for p in tools.data["people"]]
                     reference = reference or requests_block
@@ -953,8 +730,9 @@ def report_download(result: dict[str, Any]) -> None:
               f"{growth_mb(plain):>8.1f}{(plain['sampled_rss_kb'] - plain['rss_before_kb']) / 1024:>9.1f}"
               f"{traced['traced_peak'] / MB:>13.1f}")
     route, base = runs["route"], runs["generator"]
+    traced = runs["route traced"]["traced_peak"] / runs["generator traced"]["traced_peak"]
     print(f"peak growth route / generator = {growth_mb(route) / max(growth_mb(base), 0.1):.1f}; "
-          f"traced peak route / generator = {runs['route traced']['traced_peak'] / runs['generator traced']['traced_peak']:.1f}")
+          f"traced peak route / generator = {traced:.1f}")
     worst = max(growth_mb(route), runs["route traced"]["traced_peak"] / MB)
     verdict = "MEETS" if worst < TARGET_DOWNLOAD_MB else "MISSES"
     print(f"the download's peak ({worst:.1f} MB above the process at rest) {verdict} the target of under "
@@ -993,8 +771,9 @@ def parse_args() -> argparse.Namespace:
                                                                "from [TEST_DATABASE_URL, else postgres on 127.0.0.1]")
     parser.add_argument("--database", default=DATABASE, help="scratch database name (the key store adds _keys)")
     parser.add_argument("--wait-for-idle", type=float, default=30, help="seconds to wait for a quiet machine [30]")
-    parser.add_argument("--candidate", action="append", default=[], choices=[*CANDIDATES, "all"],
-                        help="also build with a candidate code change applied in this process (repeat, or all)")
+    parser.add_argument("--warm-keys", action="store_true",
+                        help="also build with every key already in the cache, interleaved, to show what a cold "
+                             "cache costs")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases and folders")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -1019,8 +798,8 @@ def main() -> int:
         backend = sqlite_backend() if name == "sqlite" else postgresql_backend(args.admin_url, args.database)
         try:
             migrate(backend)
-            chosen = list(CANDIDATES) if "all" in args.candidate else args.candidate
-            built = measure_build(backend, sizes, args.wait_for_idle, chosen) if args.only != "download" else None
+            built = (measure_build(backend, sizes, args.wait_for_idle, args.warm_keys)
+                     if args.only != "download" else None)
             fetched = measure_download(backend, sizes, args.wait_for_idle) if args.only != "build" else None
             results.append((built, fetched))
         finally:
