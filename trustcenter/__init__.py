@@ -47,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from trustcenter.exports.tasks import init_tasks as init_export_tasks
 
     init_export_tasks(app)
+    from trustcenter.notices.tasks import init_tasks as init_notice_tasks
+
+    init_notice_tasks(app)
     _register_blueprints(app)
 
     from trustcenter import cli, errors, headers, links, templating
@@ -155,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     from trustcenter.faq.routes import bp as faq_bp
     from trustcenter.public.routes import bp as public_bp
     from trustcenter.exports.routes import bp as exports_bp
+    from trustcenter.notices.routes import bp as notices_bp
     from trustcenter.requests.routes import bp as requests_bp
     from trustcenter.requests.routes import staff_bp as staff_requests_bp
     from trustcenter.staff.routes import bp as staff_bp
@@ -166,4 +170,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(requests_bp)
     app.register_blueprint(staff_requests_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(notices_bp)
     app.before_request(enforce_declared_access)

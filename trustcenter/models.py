@@ -8,5 +8,6 @@ from trustcenter.faq import models as faq_models  # noqa: F401
 from trustcenter.notify import models as notify_models  # noqa: F401
 from trustcenter.requests import models as requests_models  # noqa: F401
 from trustcenter.exports import models as exports_models  # noqa: F401
+from trustcenter.notices import models as notices_models  # noqa: F401
 
 metadata = Base.metadata

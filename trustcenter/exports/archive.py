@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from trustcenter.exports.schema import SCHEMA
+from trustcenter.spreadsheet import as_text
 
 CHUNK_BYTES = 1024 * 1024
-FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 class ChunkSink:
@@ -120,5 +120,4 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
-    return "'" + text if text[:1] in FORMULA_STARTS else text
+    return as_text(str(value))

@@ -33,11 +33,16 @@ LONGEST_RETRY = dt.timedelta(hours=1)
 JITTER = 0.1  # up to +10 %, so a burst of failures does not retry in lockstep
 
 
-def queue_mail(session: Session, *, to: str, subject: str, text: str, html: str) -> OutboxMessage:
-    """Add a mail to the outbox in the caller's transaction (flushed, never committed)."""
+def queue_mail(session: Session, *, to: str, subject: str, text: str, html: str,
+               message_id: str | None = None) -> OutboxMessage:
+    """Add a mail to the outbox in the caller's transaction (flushed, never committed).
+
+    `message_id` names the mail for good (unique in the outbox): a caller that may queue the same mail
+    twice, such as a fan-out retried after a crash, passes one made from what the mail is about.
+    """
     _check(to=to, subject=subject, text=text, html=html)
     now = utcnow()
-    message = OutboxMessage(id=new_id(), message_id=new_message_id(), created_at=now, status=PENDING,
+    message = OutboxMessage(id=new_id(), message_id=message_id or new_message_id(), created_at=now, status=PENDING,
                             attempts=0, next_attempt_at=now, recipient=to.strip(), subject=subject,
                             text_body=text, html_body=html)
     session.add(message)

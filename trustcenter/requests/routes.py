@@ -5,10 +5,8 @@ Every request is loaded through `service.request_for`, which checks tenant and r
 
 from __future__ import annotations
 
-import csv
 import io
-import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -39,6 +37,7 @@ from trustcenter.htmx import render
 from trustcenter.exports import service as exports
 from trustcenter.exports.models import PERSON
 from trustcenter.request_guard import accepts_uploads
+from trustcenter.spreadsheet import csv_lines
 from trustcenter.requests import attachments, fulfilment, kinds, service
 from trustcenter.requests.forms import (
     AssignForm,
@@ -363,20 +362,6 @@ def register() -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="requests-{the_clock().today()}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def csv_lines(header: tuple[str, ...], rows: Iterator[list[str]]) -> Iterator[str]:
-    """CSV text, a line at a time; a cell that a spreadsheet would run as a formula is quoted as text."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in itertools.chain([list(header)], rows):
-        writer.writerow([("'" + cell) if cell[:1] in FORMULA_STARTS else cell for cell in row])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-
-
-FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 @staff_bp.get("/<request_id>", endpoint="detail")

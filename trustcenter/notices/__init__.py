@@ -1,0 +1,1 @@
+"""Breach notices: incidents and the breach register (Art. 33), notices to the affected customers, delivered."""
