@@ -29,12 +29,14 @@ def test_team_page_costs_two_queries_whatever_the_team_size(app, auth, client, p
     small = statements_for(client, "/account/team")
     add_colleagues(app, people["a_admin"].org_id, 8)
     large = statements_for(client, "/account/team")
-    assert len(small) == len(large) == 2, large  # the viewer with their organisation, then the team
+    # The viewer with their organisation, the team, and the notices the banner shows.
+    assert len(small) == len(large) == 3, large
+    assert "notice_receipts" in large[-1]
 
 
-def test_account_pages_load_the_viewer_and_organisation_in_one_query(auth, client, people):
+def test_account_pages_load_the_viewer_and_organisation_in_one_query_and_the_banner_in_another(auth, client, people):
     auth.login(people["a_member"])
     for path in ("/account/", "/account/profile"):
         statements = statements_for(client, path)
-        assert len(statements) == 1, (path, statements)
-        assert "organisations" in statements[0]
+        assert len(statements) == 2, (path, statements)  # and one for the breach notices' banner
+        assert "organisations" in statements[0] and "notice_receipts" in statements[1]

@@ -116,3 +116,9 @@ def test_the_register_lists_every_incident_filters_and_downloads(app, people):
     fragment = staff.get(f"/staff/incidents/register?since={since}", headers={"HX-Request": "true"})
     assert fragment.get_data(as_text=True).lstrip().startswith('<section id="register"')
     assert staff.get("/staff/incidents/register?since=yesterday").status_code == 400
+
+
+def test_the_register_takes_dates_at_the_ends_of_the_calendar(app, people):
+    staff = signed_in(app, people["staff"])
+    record_incident(staff, None)
+    assert len(register_csv(staff, "?since=0001-01-01&until=9999-12-31")) == 1

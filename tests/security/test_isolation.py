@@ -33,10 +33,27 @@ def tenant_b_request(app: Flask, people) -> str:
                                  "dpo@provider.example", attachment=service.Upload("b.txt", b"B's own file"))
             [attachment] = session.scalars(select(RequestAttachment)).all()
             export = export_service.request_export(session, export_service.Actor(member), "person")
-            app.extensions["test_b_request"] = (filed.id, attachment.id, export.id)
+            incident_id, notice_id = tenant_b_notice(session, people)
+            app.extensions["test_b_request"] = (filed.id, attachment.id, export.id, incident_id, notice_id)
             db.session.remove()
         run_worker_tasks(app)  # builds B's export
     return app.extensions["test_b_request"]
+
+
+def tenant_b_notice(session, people) -> tuple[str, str]:
+    """An incident that affects tenant B alone, with a published notice."""
+    import datetime as dt
+
+    from trustcenter.accounts.models import User
+    from trustcenter.notices import service as notices
+    from trustcenter.notices.models import Phase, Severity
+
+    staff, dpo = (notices.Actor(session.get(User, people[key].user_id)) for key in ("staff", "dpo"))
+    incident = notices.record_incident(session, staff, notices.Facts("B's incident", "B only"), Severity.HIGH,
+                                       dt.datetime.now(dt.timezone.utc), [people["b_admin"].org_id])
+    notice = notices.draft_notice(session, staff, incident, Phase.INITIAL, "For B", "B's notice")
+    notices.publish(session, dpo, incident, notice)
+    return incident.id, notice.id
 
 
 def concrete_urls(app: Flask, method: str, people=None) -> list[str]:
@@ -45,7 +62,9 @@ def concrete_urls(app: Flask, method: str, people=None) -> list[str]:
                      user_id=people["b_member"].user_id if people else "0" * 36,
                      request_id=tenant_b_request(app, people)[0] if people else "0" * 36,
                      file_id=tenant_b_request(app, people)[1] if people else "0" * 36,
-                     export_id=tenant_b_request(app, people)[2] if people else "0" * 36)
+                     export_id=tenant_b_request(app, people)[2] if people else "0" * 36,
+                     incident_id=tenant_b_request(app, people)[3] if people else "0" * 36,
+                     notice_id=tenant_b_request(app, people)[4] if people else "0" * 36)
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or method not in (rule.methods or ()):
@@ -86,7 +105,8 @@ def test_no_page_reveals_another_tenant(app, auth, client, people, who):
     for url in concrete_urls(app, "GET", people):
         response = client.get(url)
         assert response.status_code < 500, url
-        if provider and url.startswith(("/staff/customers", "/staff/people", "/staff/requests", "/staff/audit")):
+        if provider and url.startswith(("/staff/customers", "/staff/people", "/staff/requests", "/staff/audit",
+                                       "/staff/incidents")):
             continue  # staff may see customers' data there (the audit log names people too); each view is audited
         if url.startswith("/staff/customers/"):
             assert response.status_code in (302, 303, 404), f"{url} as {who}"
@@ -111,6 +131,8 @@ def test_every_post_as_every_role_is_a_clean_answer(app, auth, client, people, w
         assert response.status_code < 500, url
         if who == "admin" and url.startswith("/staff/people"):
             continue  # administrators manage everyone's account there; each view is audited
+        if who in ("staff", "dpo", "admin") and url.startswith("/staff/incidents"):
+            continue  # an incident names the customers it affects
         # The posted address may be echoed back in the form, an id in the URL in a sign-in link's `next`;
         # nothing else of tenant B may appear.
         echoed = people["b_member"].email

@@ -251,7 +251,8 @@ def register() -> Response:
     valid = form.validate()
     found = service.register(db.session(), register_filters(form)) if valid else []
     response = render("notices/register.html", block="register", form=form, incidents=found, clocks={
-        i.id: service.clock_of(i) for i in found}, csv_args={k: v for k, v in request.args.items() if v})
+        i.id: service.clock_of(i) for i in found}, csv_args={name: request.args[name] for name in ("since", "until", "severity")
+                                                if request.args.get(name)})
     response.status_code = 200 if valid else 400
     return response
 

@@ -219,7 +219,7 @@ def register(session: Session, filters: RegisterFilters) -> list[Incident]:
     query = select(Incident).order_by(Incident.aware_at.desc(), Incident.id)
     if filters.since:
         query = query.where(Incident.aware_at >= _start_of(filters.since))
-    if filters.until:
+    if filters.until and filters.until < dt.date.max:  # the last day there is leaves nothing out
         query = query.where(Incident.aware_at < _start_of(filters.until + dt.timedelta(days=1)))
     if filters.severity:
         query = query.where(Incident.severity == filters.severity.value)

@@ -1,0 +1,151 @@
+"""Notices: staff draft, the DPO publishes, the affected customers (only they) see, read and acknowledge them,
+and the worker mails each recipient exactly once under a stable Message-ID."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tests.conftest import run_worker_tasks
+from tests.notices.conftest import draft_notice, load_incident, post_form, publish, record_incident, signed_in
+from trustcenter.accounts.models import User
+from trustcenter.extensions import db
+from trustcenter.notices import service
+from trustcenter.notices.models import Notice, NoticeReceipt
+from trustcenter.notify import deliver_batch
+from trustcenter.notify.models import OutboxMessage
+from trustcenter.extensions import session_factory
+
+
+def tenant_a_notice(app, people) -> tuple[str, str]:
+    staff = signed_in(app, people["staff"])
+    incident_id = record_incident(staff, [people["a_admin"].org_id])
+    notice_id = draft_notice(staff, incident_id)
+    assert publish(signed_in(app, people["dpo"]), incident_id, notice_id).status_code == 303
+    return incident_id, notice_id
+
+
+def notice_mails(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return sorted((m.recipient, m.message_id) for m in db.session().scalars(select(OutboxMessage))
+                      if "Backups were exposed" in m.subject)
+
+
+def test_staff_need_the_dpos_approval_to_publish(app, people):
+    staff = signed_in(app, people["staff"])
+    incident_id = record_incident(staff, [people["a_admin"].org_id])
+    notice_id = draft_notice(staff, incident_id)
+    page = f"/staff/incidents/{incident_id}"
+    publish(staff, incident_id, notice_id)
+    assert "Only the Data Protection Officer can publish" in staff.get(page).get_data(as_text=True)
+    assert post_form(staff, page, f"{page}/notices/{notice_id}/approval", {}).status_code == 303
+    dpo = signed_in(app, people["dpo"])
+    assert "Approve and publish" in dpo.get(page).get_data(as_text=True)
+    publish(dpo, incident_id, notice_id)
+    with app.app_context():
+        notice = db.session().get(Notice, notice_id)
+        assert notice.state == "published" and notice.approved_by == people["dpo"].user_id
+    assert load_incident(app, incident_id).customers_notified_at is not None
+    assert "Customers told after" in staff.get(page).get_data(as_text=True)
+    # An update needs the initial notice published first; a second initial one is refused.
+    response = post_form(staff, page, f"{page}/notices", {"phase": "initial", "title": "Again", "body": "B"})
+    assert response.status_code == 303 and "initial notice is published already" in staff.get(page).get_data(
+        as_text=True)
+
+
+def test_the_affected_tenant_sees_the_banner_until_acknowledged_and_no_one_else_does(app, people):
+    _, notice_id = tenant_a_notice(app, people)
+    member = signed_in(app, people["a_member"])
+    home = member.get("/account/").get_data(as_text=True)
+    assert "Important notice about your data" in home and "Backups were exposed" in home
+    other = signed_in(app, people["b_member"])
+    assert "Important notice" not in other.get("/account/").get_data(as_text=True)
+    assert other.get(f"/account/notices/{notice_id}").status_code == 404
+    assert "No notices" in other.get("/account/notices").get_data(as_text=True)
+    assert "Important notice" not in member.get("/").get_data(as_text=True)  # the customer area only
+
+    shown = member.get(f"/account/notices/{notice_id}").get_data(as_text=True)
+    assert "What you should do." in shown and "I have read this notice" in shown
+    response = post_form(member, f"/account/notices/{notice_id}", f"/account/notices/{notice_id}/acknowledge",
+                         {"next": "/account/"})
+    assert response.status_code == 303 and response.location.endswith("/account/")
+    assert "Important notice" not in member.get("/account/").get_data(as_text=True)
+    assert "Acknowledged" in member.get("/account/notices").get_data(as_text=True)
+    # The administrator of the same tenant has their own banner still.
+    assert "Important notice" in signed_in(app, people["a_admin"]).get("/account/").get_data(as_text=True)
+    with app.app_context():
+        receipt = db.session().scalars(select(NoticeReceipt).where(
+            NoticeReceipt.user_id == people["a_member"].user_id)).one()
+        assert receipt.read_at is not None and receipt.acknowledged_at is not None
+
+
+def test_an_htmx_acknowledgement_answers_with_nothing_to_swap_in(app, people):
+    _, notice_id = tenant_a_notice(app, people)
+    member = signed_in(app, people["a_member"])
+    response = post_form(member, "/account/", f"/account/notices/{notice_id}/acknowledge", {"next": "/account/"})
+    assert response.status_code == 303
+    _, notice_id = tenant_a_notice(app, people)
+    page = member.get("/account/").get_data(as_text=True)
+    from tests.conftest import csrf_token_from
+
+    response = member.post(f"/account/notices/{notice_id}/acknowledge", data={"csrf_token": csrf_token_from(page)},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response.get_data() == b""
+    assert member.post(f"/account/notices/{notice_id}/acknowledge").status_code == 400  # no CSRF token
+
+
+def test_the_worker_mails_every_user_of_the_tenant_once(app, people, smtp_server):
+    incident_id, notice_id = tenant_a_notice(app, people)
+    with app.app_context():  # a colleague who restricted processing still gets it: it is required by law
+        session = db.session()
+        session.get(User, people["a_admin"].user_id).restricted_at = service.utcnow()
+        session.commit()
+    run_worker_tasks(app)
+    run_worker_tasks(app)  # nothing more to do: the notice is delivered
+    expected = sorted((people[k].email, service.message_id_for(notice_id, people[k].user_id))
+                      for k in ("a_admin", "a_member"))
+    assert notice_mails(app) == expected
+    transport = smtp_server.transport()
+    deliver_batch(session_factory(app), transport, "test-worker", batch=50)
+    by_id = smtp_server.mailbox.count_by_message_id()
+    assert {message_id: by_id.get(message_id) for _, message_id in expected} == {m: 1 for _, m in expected}
+    [mail] = [m for m in smtp_server.mailbox.messages if str(m["To"]) == people["a_member"].email]
+    assert "Backups were exposed" in str(mail["Subject"])
+    assert f"/account/notices/{notice_id}" in mail.get_body(("plain",)).get_content()
+
+    staff = signed_in(app, people["staff"])
+    page = f"/staff/incidents/{incident_id}/notices/{notice_id}"
+    report = staff.get(page).get_data(as_text=True)
+    assert "2 people at the affected customers" in report and "2 mailed, 2 handed to the mail server" in report
+    post_form(signed_in(app, people["a_member"]), f"/account/notices/{notice_id}",
+              f"/account/notices/{notice_id}/acknowledge", {})
+    assert "1 acknowledged" in staff.get(page).get_data(as_text=True)
+    assert post_form(staff, page, f"{page}/resend", {}).status_code == 303
+    assert "Sent again to 1 person" in staff.get(page).get_data(as_text=True)
+    resent = [m for m in notice_mails(app) if m[0] == people["a_admin"].email]
+    assert [m for _, m in resent] == sorted([service.message_id_for(notice_id, people["a_admin"].user_id),
+                                             service.message_id_for(notice_id, people["a_admin"].user_id, 2)])
+
+
+def test_a_retried_batch_queues_nothing_twice(app, people):
+    _, notice_id = tenant_a_notice(app, people)
+    with app.app_context():
+        session = db.session()
+        queued = service.fan_out(session, "worker-1", lambda n, i: ("S", "T", "<p>H</p>"), batch=1)
+        assert queued == 2  # two batches of one, each committed with its receipts
+        # A second worker finds nothing left; receipts and mails stay one per person.
+        assert service.fan_out(session, "worker-2", lambda n, i: ("S", "T", "<p>H</p>")) == 0
+        assert session.scalar(select(func.count()).select_from(NoticeReceipt)) == 2
+        assert session.get(Notice, notice_id).recipients == 2
+
+
+def test_a_lost_worker_is_taken_over_where_it_left_off(app, people):
+    _, notice_id = tenant_a_notice(app, people)
+    import datetime as dt
+
+    with app.app_context():
+        session = db.session()
+        taken = service.claim_fanout(session, "lost-worker")
+        assert taken is not None and taken.id == notice_id
+        assert service.fan_out(session, "other", lambda n, i: ("S", "T", "<p>H</p>")) == 0  # the lease holds
+        later = dt.datetime.now(dt.timezone.utc) + service.FANOUT_LEASE + dt.timedelta(seconds=1)
+        assert service.fan_out(session, "other", lambda n, i: ("S", "T", "<p>H</p>"), now=later) == 2
