@@ -69,6 +69,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_STARTTLS", True, bool),
     Setting("SMTP_SSL", False, bool),
     Setting("SMTP_TIMEOUT", 10, int),
+    # Breach notices by SMS through Twilio's Messages API (docs/notices.md); off unless enabled.
+    Setting("SMS_ENABLED", False, bool),
+    Setting("SMS_ACCOUNT_SID", None),
+    Setting("SMS_AUTH_TOKEN", None),
+    Setting("SMS_FROM", None),
+    Setting("SMS_BASE_URL", "https://api.twilio.com"),
+    Setting("SMS_TIMEOUT", 10, int),
 )
 
 
@@ -159,6 +166,9 @@ def resolve(
         config["BACKUP_DIR"] = str(instance_path / "backups")
     _check_keystore(config)
     _check_request_clock(config)
+    if not config["SMS_AUTH_TOKEN"]:
+        config["SMS_AUTH_TOKEN"] = read_secret_file(instance_path, "sms_auth_token")
+    _check_sms(config)
     if not 1 <= config["EXPORT_DAYS"] <= 30:
         raise ConfigError(f"{ENV_PREFIX}EXPORT_DAYS must be 1 to 30 days, not {config['EXPORT_DAYS']}")
     config["SITE_URL"] = site_url(config)
@@ -208,6 +218,18 @@ def _plain_site_url(value: str) -> bool:
             and parts.password is None and not parts.query and not parts.fragment and "@" not in parts.netloc)
 
 
+def _check_sms(config: Mapping[str, Any]) -> None:
+    if not config.get("SMS_ENABLED"):
+        return
+    missing = [name for name in ("SMS_ACCOUNT_SID", "SMS_AUTH_TOKEN", "SMS_FROM") if not config.get(name)]
+    if missing:
+        raise ConfigError(f"{ENV_PREFIX}SMS_ENABLED is on but {', '.join(ENV_PREFIX + m for m in missing)} "
+                          "is not set: give the account's SID, its auth token and the number to send from.")
+    base = urlsplit(config.get("SMS_BASE_URL") or "")
+    if base.scheme not in ("http", "https") or not base.netloc:
+        raise ConfigError(f"{ENV_PREFIX}SMS_BASE_URL must be an http(s) address, such as https://api.twilio.com")
+
+
 def _check_keystore(config: Mapping[str, Any]) -> None:
     """The key store must be a database of its own: a backup of the data must never hold its keys."""
     from sqlalchemy.engine import make_url
@@ -251,6 +273,9 @@ def check_production(config: Mapping[str, Any]) -> None:
             "e.g. https://trust.example.com, for the links in invitations and password resets."
         )
     _check_production_mail(config)
+    if config.get("SMS_ENABLED") and urlsplit(config.get("SMS_BASE_URL") or "").scheme != "https":
+        raise ConfigError(f"{ENV_PREFIX}SMS_BASE_URL must use https in production: the auth token goes with "
+                          "every message.")
 
 
 def _check_production_mail(config: Mapping[str, Any]) -> None:

@@ -104,6 +104,9 @@ class ProfileForm(FlaskForm):
     country = SelectField("Country", validators=[Optional()], validate_choice=True)
     state = _text("State or province", 100)
     timezone = SelectField("Time zone", validators=[Optional()], validate_choice=True)
+    phone = StringField("Mobile number", validators=[Optional(), Length(max=32, message="Use at most 32 characters.")],
+                        description="With its country code, such as +44 7700 900123. Used only to text you "
+                                    "urgent notices about your data.", render_kw={"maxlength": 32, "type": "tel"})
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - FlaskForm's own signature
         super().__init__(*args, **kwargs)

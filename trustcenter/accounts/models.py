@@ -82,6 +82,7 @@ class User(Base):
     timezone = encrypted[str]()
     company_name = encrypted[str]()
     address = encrypted[str]()
+    phone = encrypted[str]()  # a mobile number in E.164 form, for breach notices by SMS
     last_login_ip = encrypted[str]()
     stripe_customer_id = encrypted[str]()
     totp_secret = encrypted[str]()

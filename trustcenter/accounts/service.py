@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,14 @@ from trustcenter.db import as_utc, new_id, utcnow
 INVITE_TTL = dt.timedelta(days=7)
 RESET_TTL = dt.timedelta(hours=1)
 # The personal fields a person may see and correct (GDPR Art. 16).
-PROFILE_FIELDS = ("first_name", "last_name", "username", "country", "state", "timezone", "company_name", "address")
+PROFILE_FIELDS = ("first_name", "last_name", "username", "country", "state", "timezone", "company_name", "address",
+                  "phone")
+PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164
+
+
+def normalise_phone(value: str) -> str:
+    """+44 (0)7700 900-123 style punctuation goes; the digits and the leading + stay."""
+    return re.sub(r"\(0\)|[\s().-]", "", value)
 
 
 class AccountError(ValueError):
@@ -277,6 +285,8 @@ def redeem_token(session: Session, raw: str, purpose: str) -> User:
 def update_profile(session: Session, user: User, changes: dict[str, str | None], ip: str | None) -> list[str]:
     """Correct the user's own stored data; returns the names of the fields that changed."""
     cleaned = {name: (changes[name] or "").strip() or None for name in PROFILE_FIELDS if name in changes}
+    if cleaned.get("phone"):
+        cleaned["phone"] = normalise_phone(cleaned["phone"])
     # Unchanged values pass as they are, even one that predates today's rules; nothing is set until all pass.
     updates = {name: value for name, value in cleaned.items() if getattr(user, name) != value}
     for name, value in updates.items():
@@ -303,6 +313,8 @@ def check_profile_value(name: str, value: str | None) -> None:
         raise AccountError("Choose a country from the list.")
     if name == "timezone" and not places.is_time_zone(value):
         raise AccountError("Choose a time zone from the list.")
+    if name == "phone" and not PHONE.match(value):
+        raise AccountError("Give the mobile number with its country code, such as +44 7700 900123.")
 
 
 def colleagues(session: Session, org_id: str) -> list[User]:

@@ -16,7 +16,7 @@ def _object(properties: dict[str, Any], required: list[str] | None = None) -> di
 
 PROFILE = _object({name: TEXT for name in (
     "email", "first_name", "last_name", "username", "country", "state", "timezone", "company_name", "address",
-    "payment_customer_reference")})
+    "phone", "payment_customer_reference")})
 ACCOUNT = _object({"role": {"type": "string"}, "status": {"type": "string"}, "created_at": TIME,
                    "last_sign_in_at": TIME, "last_sign_in_address": TEXT})
 SECURITY = _object({"two_factor_enabled": {"type": "boolean"}, "recovery_codes_left": {"type": "integer"},

@@ -36,8 +36,8 @@ class IncidentForm(FlaskForm):
     consequences = _text("Likely consequences")
     measures = _text("Measures taken or proposed", description="Including those to lessen possible harm.")
     contact = _text("Contact for more information", description="The Data Protection Officer, usually.")
-    scope = RadioField("Customers affected", choices=[SelectChoice("all", "Every customer"), SelectChoice("chosen", "Only those chosen")],
-                       default="chosen")
+    scope = RadioField("Customers affected", default="chosen", choices=[
+        SelectChoice("all", "Every customer"), SelectChoice("chosen", "Only those chosen")])
     tenants = SelectMultipleField("Customers", choices=[], validate_choice=True, option_widget=CheckboxInput(),
                                   widget=ListWidget(prefix_label=False))
 

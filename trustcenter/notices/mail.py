@@ -7,6 +7,7 @@ from flask import render_template
 from trustcenter.faq.current import current_content
 from trustcenter.links import external_url
 from trustcenter.notices.models import Incident, Notice
+from trustcenter.notices.sms import MAX_BODY
 
 
 def compose(notice: Notice, incident: Incident) -> tuple[str, str, str]:
@@ -20,3 +21,14 @@ def compose(notice: Notice, incident: Incident) -> tuple[str, str, str]:
     html = render_template("notices/mail/notice.html", site=site, subject=subject, notice=notice,
                            incident=incident, paragraphs=paragraphs, link=link)
     return subject, text, html
+
+
+def text_message(notice: Notice, incident: Incident) -> str:
+    """The SMS: who it is from, what it is about, and where to read it; the notice itself stays behind sign-in."""
+    site = current_content().site
+    link = external_url("notices.show", notice_id=notice.id)
+    head = f"{site.company}: {notice.phase_enum.label.lower()} about a personal data incident ({incident.reference})."
+    tail = f" Read and acknowledge it: {link}"
+    room = MAX_BODY - len(head) - len(tail) - 1
+    title = notice.title if len(notice.title) <= room else notice.title[:max(room - 1, 0)] + "…"
+    return f"{head} {title}{tail}" if room > 0 else head + tail

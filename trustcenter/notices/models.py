@@ -154,7 +154,8 @@ class NoticeReceipt(Base):
 
     __tablename__ = "notice_receipts"
     __table_args__ = (UniqueConstraint("notice_id", "user_id", name="uq_notice_receipts_notice_user"),
-                      Index("ix_notice_receipts_user", "user_id", "acknowledged_at"))
+                      Index("ix_notice_receipts_user", "user_id", "acknowledged_at"),
+                      Index("ix_notice_receipts_sms_due", "sms_state", "sms_next_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
@@ -165,3 +166,12 @@ class NoticeReceipt(Base):
     mails: Mapped[int] = mapped_column(Integer, default=0)  # 1, plus one per resend
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The text message, for people who gave a mobile number while SMS is on: None (none to send),
+    # pending, sending (under a worker's lease), sent or failed.
+    sms_state: Mapped[str | None] = mapped_column(String(16))
+    sms_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sms_next_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sms_owner: Mapped[str | None] = mapped_column(String(128))
+    sms_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sms_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sms_error: Mapped[str | None] = mapped_column(String(64))  # e.g. "HTTP 400": never the number or the text

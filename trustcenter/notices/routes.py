@@ -250,9 +250,9 @@ def register() -> Response:
     form = RegisterFilterForm(request.args)
     valid = form.validate()
     found = service.register(db.session(), register_filters(form)) if valid else []
-    response = render("notices/register.html", block="register", form=form, incidents=found, clocks={
-        i.id: service.clock_of(i) for i in found}, csv_args={name: request.args[name] for name in ("since", "until", "severity")
-                                                if request.args.get(name)})
+    filters = {name: request.args[name] for name in ("since", "until", "severity") if request.args.get(name)}
+    response = render("notices/register.html", block="register", form=form, incidents=found,
+                      clocks={i.id: service.clock_of(i) for i in found}, csv_args=filters)
     response.status_code = 200 if valid else 400
     return response
 

@@ -34,7 +34,9 @@ from trustcenter.notices.models import (
     Severity,
     Status,
 )
+from trustcenter.notices.sms import SmsError, SmsSender
 from trustcenter.notify import queue_mail
+from trustcenter.notify.outbox import backoff
 
 INCIDENT_KEY_PURPOSE = "incident"
 FANOUT_BATCH = 500
@@ -343,8 +345,9 @@ def claim_fanout(session: Session, worker_id: str, now: dt.datetime | None = Non
 
 
 def fan_out(session: Session, worker_id: str, compose: Compose, batch: int = FANOUT_BATCH,
-            now: dt.datetime | None = None) -> int:
-    """Queue a published notice's mails, a batch at a time; returns how many were queued."""
+            now: dt.datetime | None = None, texting: bool = False) -> int:
+    """Queue a published notice's mails (and, with `texting`, text messages to those who gave a mobile
+    number), a batch at a time; returns how many people were reached."""
     notice = claim_fanout(session, worker_id, now)
     if notice is None:
         return 0
@@ -359,8 +362,11 @@ def fan_out(session: Session, worker_id: str, compose: Compose, batch: int = FAN
         for person in people:
             mail = queue_mail(session, to=person.email, subject=subject, text=text, html=html,
                               message_id=message_id_for(notice.id, person.id))
+            text_them = texting and bool(person.phone)
             session.add(NoticeReceipt(notice_id=notice.id, user_id=person.id, org_id=person.org_id,
-                                      mailed_at=moment, mail_id=mail.id, mails=1))
+                                      mailed_at=moment, mail_id=mail.id, mails=1,
+                                      sms_state=SMS_PENDING if text_them else None,
+                                      sms_next_at=moment if text_them else None))
         # The batch, its receipts and where it got to commit together, under our lease only.
         done = len(people) < batch
         moved = session.execute(update(Notice).where(Notice.id == notice.id, Notice.fanout_owner == worker_id).values(
@@ -380,6 +386,70 @@ def fan_out(session: Session, worker_id: str, compose: Compose, batch: int = FAN
         if done:
             return queued
         session.expire(notice)
+
+
+# -- text messages ----------------------------------------------------------------------------------------------
+
+SMS_PENDING, SMS_SENDING, SMS_SENT, SMS_FAILED = "pending", "sending", "sent", "failed"
+SMS_LEASE = dt.timedelta(minutes=2)
+SMS_MAX_ATTEMPTS = 6
+# (notice, incident) -> the text: the same for everyone, naming nobody.
+TextFor = Callable[[Notice, Incident], str]
+
+
+def _sms_due(moment: dt.datetime):  # noqa: ANN202 - an SQL expression
+    return or_(and_(NoticeReceipt.sms_state == SMS_PENDING, NoticeReceipt.sms_next_at <= moment),
+               and_(NoticeReceipt.sms_state == SMS_SENDING, NoticeReceipt.sms_until < moment))
+
+
+def send_texts(session: Session, sender: SmsSender, worker_id: str, text_for: TextFor, batch: int = 20,
+               now: dt.datetime | None = None) -> int:
+    """Send due text messages, each claimed under a lease by a conditional UPDATE; returns how many were sent."""
+    moment = as_utc(now) if now else utcnow()
+    sent = 0
+    texts: dict[str, str] = {}
+    for receipt_id in list(session.scalars(select(NoticeReceipt.id).where(_sms_due(moment))
+                                           .order_by(NoticeReceipt.sms_next_at).limit(batch))):
+        claimed = session.execute(update(NoticeReceipt).where(NoticeReceipt.id == receipt_id, _sms_due(moment))
+                                  .values(sms_state=SMS_SENDING, sms_owner=worker_id, sms_until=moment + SMS_LEASE,
+                                          sms_attempts=NoticeReceipt.sms_attempts + 1),
+                                  execution_options={"synchronize_session": False})
+        session.commit()
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # another worker took it
+        receipt = session.get(NoticeReceipt, receipt_id)
+        person = session.get(User, receipt.user_id) if receipt else None
+        notice = session.get(Notice, receipt.notice_id) if receipt else None
+        if receipt is None or person is None or notice is None or not person.phone or person.status == ERASED:
+            _sms_outcome(session, receipt_id, worker_id, sms_state=SMS_FAILED, sms_error="no number")
+            continue
+        if notice.id not in texts:
+            incident = session.get(Incident, notice.incident_id)
+            assert incident is not None
+            texts[notice.id] = text_for(notice, incident)
+        to, attempts = person.phone, receipt.sms_attempts
+        session.rollback()  # no transaction held open while the provider answers
+        try:
+            sender.send(to, texts[notice.id])
+        except SmsError as error:
+            final = error.permanent or attempts >= SMS_MAX_ATTEMPTS
+            _sms_outcome(session, receipt_id, worker_id, sms_state=SMS_FAILED if final else SMS_PENDING,
+                         sms_error=str(error)[:64], sms_next_at=moment + backoff(attempts))
+            continue
+        if _sms_outcome(session, receipt_id, worker_id, sms_state=SMS_SENT, sms_sent_at=utcnow(), sms_error=None):
+            sent += 1
+    return sent
+
+
+def _sms_outcome(session: Session, receipt_id: str, worker_id: str, **values: object) -> bool:
+    """Record what happened, only while this worker still holds the lease; commits."""
+    done = session.execute(update(NoticeReceipt).where(NoticeReceipt.id == receipt_id,
+                                                       NoticeReceipt.sms_owner == worker_id,
+                                                       NoticeReceipt.sms_state == SMS_SENDING)
+                           .values(sms_owner=None, sms_until=None, **values),
+                           execution_options={"synchronize_session": False})
+    session.commit()
+    return done.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
 def _receipt(session: Session, user: User, notice: Notice) -> NoticeReceipt:

@@ -1,4 +1,4 @@
-"""Incidents (the breach register), their notices to customers, and each recipient's receipt.
+"""Incidents (the breach register), their notices to customers, each recipient's receipt; users' mobile numbers.
 
 Revision ID: 0012
 Revises: 0011
@@ -90,6 +90,13 @@ def upgrade() -> None:
     sa.Column('mails', sa.Integer(), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sms_state', sa.String(length=16), nullable=True),
+    sa.Column('sms_attempts', sa.Integer(), nullable=False),
+    sa.Column('sms_next_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sms_owner', sa.String(length=128), nullable=True),
+    sa.Column('sms_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sms_sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sms_error', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], name=op.f('fk_notice_receipts_notice_id_notices'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_notice_receipts_org_id_organisations')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notice_receipts_user_id_users'), ondelete='CASCADE'),
@@ -97,13 +104,20 @@ def upgrade() -> None:
     sa.UniqueConstraint('notice_id', 'user_id', name='uq_notice_receipts_notice_user')
     )
     with op.batch_alter_table('notice_receipts', schema=None) as batch_op:
+        batch_op.create_index('ix_notice_receipts_sms_due', ['sms_state', 'sms_next_at'], unique=False)
         batch_op.create_index('ix_notice_receipts_user', ['user_id', 'acknowledged_at'], unique=False)
 
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('phone', sa.LargeBinary(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('phone')
+
     with op.batch_alter_table('notice_receipts', schema=None) as batch_op:
         batch_op.drop_index('ix_notice_receipts_user')
+        batch_op.drop_index('ix_notice_receipts_sms_due')
 
     op.drop_table('notice_receipts')
     with op.batch_alter_table('notices', schema=None) as batch_op:
