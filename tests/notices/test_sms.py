@@ -83,6 +83,8 @@ def test_a_published_notice_is_texted_once_to_those_who_gave_a_number(app, peopl
     with app.app_context():
         states = {r.user_id: r.sms_state for r in db.session().scalars(select(NoticeReceipt))}
     assert states == {people["a_member"].user_id: "sent", people["a_admin"].user_id: None}
+    report = staff.get(f"/staff/incidents/{incident_id}/notices/{notice_id}").get_data(as_text=True)
+    assert "1 text message sent" in report
 
 
 def test_a_failed_text_is_retried_later_and_a_refused_number_is_given_up(app, people, sms_server):

@@ -499,6 +499,7 @@ class Delivery:
         receipts = [r for _, r in self.people if r is not None]
         return {"recipients": len(self.people), "mailed": sum(1 for r in receipts if r.mails),
                 "delivered": sum(1 for r in receipts if self.mail_states.get(r.mail_id or "") == "sent"),
+                "texted": sum(1 for r in receipts if r.sms_state == SMS_SENT),
                 "read": sum(1 for r in receipts if r.read_at), "acknowledged": sum(
                     1 for r in receipts if r.acknowledged_at)}
 
