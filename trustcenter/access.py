@@ -27,6 +27,13 @@ def public(view: F) -> F:
     return view
 
 
+def one_click(view: F) -> F:
+    """No CSRF token on this view's POST: RFC 8058 one-click unsubscribe, which a mail provider sends with
+    no session. Only for a view whose URL carries its own proof and whose only effect is to stop mail."""
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
 def _needs_second_factor(user: Any) -> bool:
     return (user.totp_enabled or user.mfa_required) and not session.get(MFA_SESSION_KEY)
 

@@ -33,15 +33,16 @@ def tenant_b_request(app: Flask, people) -> str:
                                  "dpo@provider.example", attachment=service.Upload("b.txt", b"B's own file"))
             [attachment] = session.scalars(select(RequestAttachment)).all()
             export = export_service.request_export(session, export_service.Actor(member), "person")
-            incident_id, notice_id = tenant_b_notice(session, people)
-            app.extensions["test_b_request"] = (filed.id, attachment.id, export.id, incident_id, notice_id)
+            incident_id, notice_id, change_id = tenant_b_notice(session, people)
+            app.extensions["test_b_request"] = (filed.id, attachment.id, export.id, incident_id, notice_id,
+                                                change_id)
             db.session.remove()
         run_worker_tasks(app)  # builds B's export
     return app.extensions["test_b_request"]
 
 
-def tenant_b_notice(session, people) -> tuple[str, str]:
-    """An incident that affects tenant B alone, with a published notice."""
+def tenant_b_notice(session, people) -> tuple[str, str, str]:
+    """An incident that affects tenant B alone, with a published notice; a subprocessor change B objected to."""
     import datetime as dt
 
     from trustcenter.accounts.models import User
@@ -53,7 +54,12 @@ def tenant_b_notice(session, people) -> tuple[str, str]:
                                        dt.datetime.now(dt.timezone.utc), [people["b_admin"].org_id])
     notice = notices.draft_notice(session, staff, incident, Phase.INITIAL, "For B", "B's notice")
     notices.publish(session, dpo, incident, notice)
-    return incident.id, notice.id
+    from trustcenter.notices import subprocessors
+
+    change = subprocessors.announce(session, staff.user, None, "Mailer Ltd", "Added for e-mail", "")
+    subprocessors.object_to(session, session.get(User, people["b_admin"].user_id), None, change,
+                            f"Objection from {people['b_admin'].email}")
+    return incident.id, notice.id, change.id
 
 
 def concrete_urls(app: Flask, method: str, people=None) -> list[str]:
@@ -64,7 +70,8 @@ def concrete_urls(app: Flask, method: str, people=None) -> list[str]:
                      file_id=tenant_b_request(app, people)[1] if people else "0" * 36,
                      export_id=tenant_b_request(app, people)[2] if people else "0" * 36,
                      incident_id=tenant_b_request(app, people)[3] if people else "0" * 36,
-                     notice_id=tenant_b_request(app, people)[4] if people else "0" * 36)
+                     notice_id=tenant_b_request(app, people)[4] if people else "0" * 36,
+                     change_id=tenant_b_request(app, people)[5] if people else "0" * 36)
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or method not in (rule.methods or ()):
@@ -106,7 +113,7 @@ def test_no_page_reveals_another_tenant(app, auth, client, people, who):
         response = client.get(url)
         assert response.status_code < 500, url
         if provider and url.startswith(("/staff/customers", "/staff/people", "/staff/requests", "/staff/audit",
-                                       "/staff/incidents")):
+                                       "/staff/incidents", "/staff/subprocessor-changes")):
             continue  # staff may see customers' data there (the audit log names people too); each view is audited
         if url.startswith("/staff/customers/"):
             assert response.status_code in (302, 303, 404), f"{url} as {who}"
@@ -131,8 +138,8 @@ def test_every_post_as_every_role_is_a_clean_answer(app, auth, client, people, w
         assert response.status_code < 500, url
         if who == "admin" and url.startswith("/staff/people"):
             continue  # administrators manage everyone's account there; each view is audited
-        if who in ("staff", "dpo", "admin") and url.startswith("/staff/incidents"):
-            continue  # an incident names the customers it affects
+        if who in ("staff", "dpo", "admin") and url.startswith(("/staff/incidents", "/staff/subprocessor-changes")):
+            continue  # an incident names the customers it affects; staff read objections
         # The posted address may be echoed back in the form, an id in the URL in a sign-in link's `next`;
         # nothing else of tenant B may appear.
         echoed = people["b_member"].email
@@ -143,6 +150,8 @@ def test_every_post_as_every_role_is_a_clean_answer(app, auth, client, people, w
 def test_post_without_csrf_is_refused_everywhere(app, auth, client, people):
     auth.login(people["a_admin"])
     for url in concrete_urls(app, "POST"):
+        if url.startswith("/unsubscribe/"):
+            continue  # RFC 8058 one-click: the token in the address is the proof (tests/notices/test_subscriptions.py)
         assert client.post(url, data={}).status_code == 400, url
 
 

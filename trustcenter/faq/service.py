@@ -58,7 +58,22 @@ def snapshot_of(content: Content) -> dict[str, Any]:
             {"anchor": q.anchor, "section": titles[q.section_slug], "question": q.text, "answer": q.answer_text}
             for q in content.questions.values()
         ],
+        "subprocessors": [{"name": s.name, "purpose": s.purpose, "location": s.location}
+                          for s in content.site.subprocessors],
     }
+
+
+def subprocessor_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What changed in the subprocessor list between two snapshots, in words (older snapshots have none)."""
+    if "subprocessors" not in old or "subprocessors" not in new:
+        return []
+    before = {s["name"]: s for s in old["subprocessors"]}
+    after = {s["name"]: s for s in new["subprocessors"]}
+    lines = [f"Added: {name} ({s['purpose']}, {s['location']})" for name, s in after.items() if name not in before]
+    lines += [f"Removed: {name}" for name in before if name not in after]
+    lines += [f"Changed: {name} (now {s['purpose']}, {s['location']})" for name, s in after.items()
+              if name in before and before[name] != s]
+    return lines
 
 
 def latest_version(session: Session) -> ContentVersion | None:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import Form, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Form,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import DateField, DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from trustcenter.accounts.forms import EMAIL
 from trustcenter.notices.models import Phase, Severity, Status
 from trustcenter.notices.service import MAX_TEXT
 
@@ -72,3 +83,31 @@ class RegisterFilterForm(Form):
     since = DateField("Aware from", validators=[Optional()])
     until = DateField("Aware until", validators=[Optional()])
     severity = SelectField("Severity", choices=[SelectChoice("", "Any"), *SEVERITY_CHOICES], validators=[Optional()])
+
+
+class SubscribeForm(FlaskForm):
+    email = EmailField("Your e-mail address", validators=EMAIL, render_kw={"autocomplete": "email"})
+    faq = BooleanField("Changes to the security and privacy FAQ", default=True)
+    subprocessors = BooleanField("Changes to our subprocessors", default=True)
+
+
+class TopicsForm(FlaskForm):
+    """A signed-in customer's own subscription: no address to give, no mail to confirm."""
+
+    faq = BooleanField("Changes to the security and privacy FAQ")
+    subprocessors = BooleanField("Changes to our subprocessors")
+
+
+class AnnounceForm(FlaskForm):
+    subprocessor = StringField("Subprocessor", validators=[DataRequired("Name the subprocessor."), Length(max=200)],
+                               render_kw={"maxlength": 200})
+    change = StringField("The change", validators=[DataRequired("Say what changes."), Length(max=500)],
+                         description="For example: added for e-mail delivery, hosted in the EU.",
+                         render_kw={"maxlength": 500})
+    details = _text("Details")
+    days = IntegerField("Days customers have to object", default=30,
+                        validators=[NumberRange(1, 365, "Give 1 to 365 days.")])
+
+
+class ObjectionForm(FlaskForm):
+    reason = _text("Why your organisation objects", required=True, limit=5000)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import render_template
+from sqlalchemy.orm import Session
 
 from trustcenter.faq.current import current_content
 from trustcenter.links import external_url
-from trustcenter.notices.models import Incident, Notice
+from trustcenter.notices import subscriptions
+from trustcenter.notices.models import Incident, Notice, Subscription
 from trustcenter.notices.sms import MAX_BODY
 
 
@@ -32,3 +36,27 @@ def text_message(notice: Notice, incident: Incident) -> str:
     room = MAX_BODY - len(head) - len(tail) - 1
     title = notice.title if len(notice.title) <= room else notice.title[:max(room - 1, 0)] + "…"
     return f"{head} {title}{tail}" if room > 0 else head + tail
+
+
+SUBSCRIPTION_SUBJECTS = {
+    "subscription_confirm": "Confirm your subscription to {company}'s trust center",
+    "subscription_exists": "You are already subscribed to {company}'s trust center",
+    "digest": "What changed at {company}'s trust center",
+}
+
+
+def send_subscription_mail(session: Session, to: str, template: str, *, subscription: Subscription,
+                           confirm: str | None = None, unsubscribe: str | None = None,
+                           message_id: str | None = None, **context: Any) -> None:
+    """Render `notices/mail/<template>.txt` and its HTML twin and queue it; digests can be unsubscribed in one click."""
+    site = current_content().site
+    subject = SUBSCRIPTION_SUBJECTS[template].format(company=site.company)
+    links = {"confirm_url": external_url("notices.confirm_subscription", token=confirm) if confirm else None,
+             "unsubscribe_url": external_url("notices.unsubscribe", token=unsubscribe) if unsubscribe else None,
+             "changelog_url": external_url("faq.changelog")}
+    values = {"site": site, "subscription": subscription, **links, **context}
+    text = render_template(f"notices/mail/{template}.txt", **values)
+    html = render_template(f"notices/mail/{template}.html", subject=subject, **values)
+    subscriptions.queue(session, to, subject, text, html,
+                        unsubscribe_url=links["unsubscribe_url"] if template == "digest" else None,
+                        message_id=message_id)

@@ -175,3 +175,61 @@ class NoticeReceipt(Base):
     sms_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     sms_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     sms_error: Mapped[str | None] = mapped_column(String(64))  # e.g. "HTTP 400": never the number or the text
+
+
+class Subscription(Base):
+    """Someone who asked to hear of changes to the FAQ or the subprocessor list, by double opt-in.
+
+    The address is sealed under a data key of the subscription's own (unsubscribing shreds it) and found by
+    its blind index. `last_version_id` is the content version the subscriber last heard of.
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_due", "state", "last_version_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    address_index: Mapped[str] = mapped_column(String(64), unique=True)
+    data_key_id: Mapped[str] = mapped_column(String(36))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    faq: Mapped[bool] = mapped_column(Boolean, default=True)
+    subprocessors: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, confirmed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_version_id: Mapped[int | None] = mapped_column(Integer)
+
+    email = encrypted[str](nullable=False)
+
+
+class SubprocessorChange(Base):
+    """A change to the subprocessor list announced ahead, with a window in which customers may object
+    (Art. 28(2))."""
+
+    __tablename__ = "subprocessor_changes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    data_key_id: Mapped[str] = mapped_column(String(36))
+    announced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    announced_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    objections_until: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    subprocessor = encrypted[str](nullable=False)  # its name
+    change = encrypted[str](nullable=False)  # what changes: added, replaced, a new purpose or place
+    details = encrypted[str]()
+
+
+class Objection(Base):
+    """A customer's objection to an announced change, with the reason its administrator gave."""
+
+    __tablename__ = "subprocessor_objections"
+    __table_args__ = (UniqueConstraint("change_id", "org_id", name="uq_subprocessor_objections_change_org"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    change_id: Mapped[str] = mapped_column(ForeignKey("subprocessor_changes.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data_key_id: Mapped[str] = mapped_column(String(36))  # the organisation's
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    reason = encrypted[str](nullable=False)

@@ -13,15 +13,28 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from trustcenter.access import roles_required
+from trustcenter.access import one_click, public, roles_required
+from trustcenter.accounts.throttle import account_key, throttled
 from trustcenter.accounts.roles import CUSTOMER_ROLES, PROVIDER_ROLES
 from trustcenter.extensions import db
+from trustcenter.faq.current import current_content
 from trustcenter.htmx import render
-from trustcenter.notices import service
-from trustcenter.notices.forms import AuthorityForm, ConfirmForm, IncidentForm, NoticeForm, RegisterFilterForm
-from trustcenter.notices.mail import compose
+from trustcenter.notices import service, subprocessors, subscriptions
+from trustcenter.notices.forms import (
+    AnnounceForm,
+    AuthorityForm,
+    ConfirmForm,
+    IncidentForm,
+    NoticeForm,
+    ObjectionForm,
+    RegisterFilterForm,
+    SubscribeForm,
+    TopicsForm,
+)
+from trustcenter.notices.mail import compose, send_subscription_mail
 from trustcenter.notices.models import PUBLISHED, Incident, Notice, Phase, Severity, Status
 from trustcenter.notices.service import Actor, Facts, NoticeError, RegisterFilters
+from trustcenter.notices.subscriptions import SubscriptionError
 from trustcenter.redirects import safe_next
 from trustcenter.spreadsheet import csv_lines
 
@@ -320,3 +333,133 @@ def banner_notices() -> list[Notice]:
     if not request.path.startswith("/account"):
         return []
     return service.unacknowledged(db.session(), current_user)
+
+
+# -- subscriptions ----------------------------------------------------------------------------------------------
+
+def provider_name() -> str:
+    return current_content().site.company
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@public
+@throttled("10 per 10 minutes", "30 per hour", key=account_key("email"), per_account="3 per day")
+def subscribe() -> Response | str:
+    form = SubscribeForm()
+    if form.validate_on_submit():
+        try:
+            subscriptions.subscribe(db.session(), form.email.data, form.faq.data, form.subprocessors.data,
+                                    send_subscription_mail, provider_name(), request.remote_addr)
+        except SubscriptionError as error:
+            db.session().rollback()
+            form.email.errors.append(str(error))
+        else:
+            return render_template("notices/subscribe_sent.html", email=form.email.data)
+    status = 422 if request.method == "POST" else 200
+    return render("notices/subscribe.html", block="subscribe_form", form=form), status
+
+
+@bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])
+@public
+def confirm_subscription(token: str) -> Response | str:
+    """A button, not the link itself: mail scanners open links, and must not confirm for anyone."""
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        found = subscriptions.confirm(db.session(), token, request.remote_addr)
+        if found is None:
+            return render_template("notices/subscription_link_expired.html"), 410
+        flash("Subscribed: we will e-mail you when something changes.", "success")
+        return redirect(url_for("faq.changelog"), code=303)
+    if subscriptions.from_token(db.session(), token, "confirm") is None:
+        return render_template("notices/subscription_link_expired.html"), 410
+    return render_template("notices/subscription_confirm.html", form=form)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@public
+@one_click
+def unsubscribe(token: str) -> Response | str:
+    """RFC 8058: a mail provider POSTs `List-Unsubscribe=One-Click` here with no session and no CSRF token;
+    the token in the address is the proof. A person opening the link gets a page with a button."""
+    session = db.session()
+    found = subscriptions.from_token(session, token, "unsubscribe")
+    if request.method == "POST":
+        if found is not None:
+            subscriptions.unsubscribe(session, found, request.remote_addr)
+        return render_template("notices/unsubscribed.html")  # the same answer when it was gone already
+    if found is None:
+        return render_template("notices/unsubscribed.html")
+    return render_template("notices/unsubscribe.html", token=token)
+
+
+@bp.route("/account/subscriptions", methods=["GET", "POST"])
+@roles_required(*CUSTOMERS)
+def account_subscriptions() -> Response | str:
+    session = db.session()
+    found = subscriptions.of_user(session, current_user)
+    confirmed = found is not None and found.state == subscriptions.CONFIRMED
+    form = TopicsForm(data=None if request.method == "POST" else {
+        "faq": confirmed and found.faq, "subprocessors": confirmed and found.subprocessors})
+    if form.validate_on_submit():
+        subscriptions.set_for_user(session, current_user, form.faq.data, form.subprocessors.data, provider_name(),
+                                   request.remote_addr)
+        flash("Your choices are saved." if form.faq.data or form.subprocessors.data
+              else "Unsubscribed: we will not e-mail you about changes.", "success")
+        return redirect(url_for("notices.account_subscriptions"), code=303)
+    return render_template("notices/account_subscriptions.html", form=form, email=current_user.email)
+
+
+# -- subprocessor changes ---------------------------------------------------------------------------------------
+
+@bp.route("/staff/subprocessor-changes", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def subprocessor_changes() -> Response | str:
+    session = db.session()
+    form = AnnounceForm()
+    if form.validate_on_submit():
+        if attempt(lambda: subprocessors.announce(session, current_user, request.remote_addr, form.subprocessor.data,
+                                                  form.change.data, form.details.data or "", form.days.data),
+                   "Announced: customers see it in their account and may object until the window closes."):
+            return redirect(url_for("notices.subprocessor_changes"), code=303)
+    found = subprocessors.changes(session)
+    counts = {change.id: len(subprocessors.objections(session, change)) for change in found}
+    status = 422 if request.method == "POST" else 200
+    return render_template("notices/staff_changes.html", form=form, changes=found, counts=counts,
+                           is_open=subprocessors.is_open), status
+
+
+@bp.get("/staff/subprocessor-changes/<change_id>")
+@roles_required(*STAFF)
+def subprocessor_change(change_id: str) -> str:
+    session = db.session()
+    found = subprocessors.change_for(session, current_user, change_id)
+    if found is None:
+        abort(404)
+    return render_template("notices/staff_change.html", change=found, is_open=subprocessors.is_open(found),
+                           objections=subprocessors.objections(session, found))
+
+
+@bp.get("/account/subprocessor-changes")
+@roles_required(*CUSTOMERS)
+def customer_changes() -> str:
+    session = db.session()
+    found = subprocessors.changes(session)
+    objected = {change.id: subprocessors.objection_of(session, change, current_user.org_id) for change in found}
+    return render_template("notices/customer_changes.html", changes=found, objected=objected,
+                           is_open=subprocessors.is_open, form=ObjectionForm())
+
+
+@bp.post("/account/subprocessor-changes/<change_id>/object")
+@roles_required(*CUSTOMERS)
+def object_to_change(change_id: str) -> Response:
+    session = db.session()
+    found = subprocessors.change_for(session, current_user, change_id)
+    if found is None:
+        abort(404)
+    form = ObjectionForm()
+    if form.validate_on_submit():
+        attempt(lambda: subprocessors.object_to(session, current_user, request.remote_addr, found, form.reason.data),
+                "Your objection is recorded. Our Data Protection Officer will be in touch.")
+    else:
+        flash_form_errors(form)
+    return redirect(url_for("notices.customer_changes"), code=303)

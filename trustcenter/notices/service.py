@@ -164,9 +164,9 @@ def record_authority_notification(session: Session, actor: Actor, incident: Inci
         raise NoticeError("That is more than 72 hours after the company became aware: give the reasons for the "
                           "delay (Article 33(1)).")
     incident.authority_notified_at, incident.updated_at = told, moment
-    incident.authority_notification = _text(how, "How the authority was told")
+    incident.authority_notification = required_text(how, "How the authority was told")
     if delay_reasons.strip():
-        incident.delay_reasons = _text(delay_reasons, "The reasons for the delay")
+        incident.delay_reasons = required_text(delay_reasons, "The reasons for the delay")
     _audit(session, actor, "incident.authority_notified", incident, late=late)
     session.commit()
 
@@ -270,8 +270,8 @@ def draft_notice(session: Session, actor: Actor, incident: Incident, phase: Phas
     if phase is not Phase.INITIAL and not published:
         raise NoticeError("Publish the initial notice first.")
     notice = Notice(incident_id=incident.id, data_key_id=incident.data_key_id, phase=phase.value, state=DRAFT,
-                    created_at=moment, created_by=actor.user.id, title=_text(title, "The title", 200),
-                    body=_text(body, "The notice"))
+                    created_at=moment, created_by=actor.user.id, title=required_text(title, "The title", 200),
+                    body=required_text(body, "The notice"))
     session.add(notice)
     session.flush()
     _audit(session, actor, "notice.drafted", incident, notice_id=notice.id, phase=phase.value)
@@ -538,10 +538,10 @@ def resend(session: Session, actor: Actor, incident: Incident, notice: Notice, c
 # -- helpers ----------------------------------------------------------------------------------------------------
 
 def _set_facts(incident: Incident, facts: Facts) -> None:
-    incident.title = _text(facts.title, "The title", 200)
-    incident.nature = _text(facts.nature, "The nature of the breach")
+    incident.title = required_text(facts.title, "The title", 200)
+    incident.nature = required_text(facts.nature, "The nature of the breach")
     for name in ("people_affected", "records_affected", "consequences", "measures", "contact"):
-        setattr(incident, name, _optional(getattr(facts, name)))
+        setattr(incident, name, optional_text(getattr(facts, name)))
 
 
 def _set_tenants(session: Session, incident: Incident, tenants: list[str] | None) -> None:
@@ -564,7 +564,7 @@ def _aware_time(moment: dt.datetime, now: dt.datetime) -> dt.datetime:
     return value
 
 
-def _text(value: str, what: str, limit: int = MAX_TEXT) -> str:
+def required_text(value: str, what: str, limit: int = MAX_TEXT) -> str:
     cleaned = (value or "").strip()
     if not cleaned:
         raise NoticeError(f"{what} is needed.")
@@ -573,7 +573,7 @@ def _text(value: str, what: str, limit: int = MAX_TEXT) -> str:
     return cleaned
 
 
-def _optional(value: str) -> str | None:
+def optional_text(value: str) -> str | None:
     cleaned = (value or "").strip()
     if len(cleaned) > MAX_TEXT:
         raise NoticeError(f"Each answer can be {MAX_TEXT:,} characters at most.")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
-from trustcenter.extensions import db
-from trustcenter.notices import service
-from trustcenter.notices.mail import compose, text_message
+from trustcenter.accounts.erasure import ERASURE_HOOKS
+from trustcenter.extensions import SESSION_INFO, db
+from trustcenter.notices import service, subscriptions
+from trustcenter.notices.mail import compose, send_subscription_mail, text_message
 from trustcenter.notices.sms import make_sender
 from trustcenter.notify.worker import new_worker_id
-from trustcenter.registry import WORKER_TASKS, registry
+from trustcenter.registry import RETENTION_PURGERS, WORKER_TASKS, registry
 
 
 def init_tasks(app: Flask) -> None:
@@ -31,5 +34,16 @@ def init_tasks(app: Flask) -> None:
         with app.app_context():
             return service.send_texts(db.session(), sender, worker_id(), text_message)
 
+    def send_digests() -> int:
+        with app.app_context():
+            return subscriptions.send_digests(db.session(), send_subscription_mail)
+
+    def purge_unconfirmed(session: Session, _older_than: dt.timedelta) -> int:
+        return subscriptions.purge_unconfirmed(session)  # a week, whatever the log's retention
+
     registry(app, WORKER_TASKS).register("notice delivery", fan_out)
     registry(app, WORKER_TASKS).register("notice texts", send_texts)
+    registry(app, WORKER_TASKS).register("subscriber digests", send_digests)
+    registry(app, RETENTION_PURGERS).register("subscriptions never confirmed", purge_unconfirmed)
+    # Whoever erases a person forgets their subscription too.
+    app.extensions[SESSION_INFO].setdefault(ERASURE_HOOKS, []).append(subscriptions.forget_person)

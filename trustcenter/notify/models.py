@@ -35,6 +35,8 @@ class OutboxMessage(Base):
     subject = encrypted[str](nullable=False)
     text_body = encrypted[str](nullable=False)
     html_body = encrypted[str](nullable=False)
+    # Extra headers, such as List-Unsubscribe (which holds a personal link): sealed like the rest.
+    headers = encrypted[dict]("json")
 
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # times a worker took the message

@@ -27,6 +27,8 @@ from trustcenter.notify.transports import Mail, Transport
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# The headers a caller may add; the rest are the transport's (From, To, Date, Message-ID…).
+EXTRA_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post", "list-id"})
 LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_RETRY = dt.timedelta(hours=1)
@@ -34,17 +36,20 @@ JITTER = 0.1  # up to +10 %, so a burst of failures does not retry in lockstep
 
 
 def queue_mail(session: Session, *, to: str, subject: str, text: str, html: str,
-               message_id: str | None = None) -> OutboxMessage:
+               message_id: str | None = None, headers: dict[str, str] | None = None) -> OutboxMessage:
     """Add a mail to the outbox in the caller's transaction (flushed, never committed).
 
     `message_id` names the mail for good (unique in the outbox): a caller that may queue the same mail
     twice, such as a fan-out retried after a crash, passes one made from what the mail is about.
     """
     _check(to=to, subject=subject, text=text, html=html)
+    for name, value in (headers or {}).items():
+        if name.lower() not in EXTRA_HEADERS or "\r" in value or "\n" in value:
+            raise ValueError(f"queue_mail: header {name} is not allowed, or not a single line")
     now = utcnow()
     message = OutboxMessage(id=new_id(), message_id=message_id or new_message_id(), created_at=now, status=PENDING,
                             attempts=0, next_attempt_at=now, recipient=to.strip(), subject=subject,
-                            text_body=text, html_body=html)
+                            text_body=text, html_body=html, headers=headers or None)
     session.add(message)
     session.flush()
     return message
@@ -190,7 +195,8 @@ def _finish(session: Session, message_id: str, worker_id: str, **values: object)
 def to_mail(message: OutboxMessage) -> Mail:
     """Decrypt a message for sending."""
     return Mail(message_id=message.message_id, to=message.recipient, subject=message.subject,
-                text=message.text_body, html=message.html_body, date=as_utc(message.created_at))
+                text=message.text_body, html=message.html_body, date=as_utc(message.created_at),
+                headers=tuple((message.headers or {}).items()))
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -28,6 +28,7 @@ class Mail:
     text: str
     html: str
     date: dt.datetime
+    headers: tuple[tuple[str, str], ...] = ()  # extra ones, such as List-Unsubscribe
 
     def __repr__(self) -> str:  # keep addresses and content out of tracebacks and logs
         return f"<Mail {self.message_id}>"
@@ -46,6 +47,8 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(mail.date.astimezone(dt.timezone.utc))
     message["Message-ID"] = mail.message_id
+    for name, value in mail.headers:
+        message[name] = value
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     return message
