@@ -25,6 +25,7 @@ PUBLIC_PAGES: dict[str, tuple[int, str]] = {
     "/changelog": (200, ".changelog .version"),
     "/requests/new": (200, ".kind-choice"),
     "/requests/new?kind=objection": (200, "#request-form form"),
+    "/subscribe": (200, "#subscribe-form"),
     "/no-such-page": (404, "main h1"),
 }
 

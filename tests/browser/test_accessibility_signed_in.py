@@ -13,9 +13,11 @@ from tests.browser.screens import keep_screenshot
 from tests.conftest import PASSWORD
 
 CUSTOMER_PAGES = ["/account/", "/account/profile", "/account/security", "/account/requests", "/account/requests/new",
-                  "/account/requests/new?kind=objection", "/account/exports", "/account/team"]
+                  "/account/requests/new?kind=objection", "/account/exports", "/account/notices",
+                  "/account/subscriptions", "/account/subprocessor-changes", "/account/team"]
 WIDTHS = [(1280, 800), (390, 844)]
-STAFF_PAGES = ["/staff/requests", "/staff/customers", "/staff/customers/{org}", "/staff/audit"]
+STAFF_PAGES = ["/staff/requests", "/staff/customers", "/staff/customers/{org}", "/staff/audit", "/staff/incidents",
+               "/staff/incidents/new", "/staff/incidents/register", "/staff/subprocessor-changes"]
 
 
 def sign_in(page: Page, live_server: str, person) -> None:

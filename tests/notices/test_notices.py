@@ -149,3 +149,16 @@ def test_a_lost_worker_is_taken_over_where_it_left_off(app, people):
         assert service.fan_out(session, "other", lambda n, i: ("S", "T", "<p>H</p>")) == 0  # the lease holds
         later = dt.datetime.now(dt.timezone.utc) + service.FANOUT_LEASE + dt.timedelta(seconds=1)
         assert service.fan_out(session, "other", lambda n, i: ("S", "T", "<p>H</p>"), now=later) == 2
+
+
+def test_someone_who_acknowledged_before_the_mail_went_still_gets_it_once(app, people):
+    _, notice_id = tenant_a_notice(app, people)
+    member = signed_in(app, people["a_member"])
+    post_form(member, f"/account/notices/{notice_id}", f"/account/notices/{notice_id}/acknowledge", {})
+    run_worker_tasks(app)
+    assert [m for m in notice_mails(app) if m[0] == people["a_member"].email] == [
+        (people["a_member"].email, service.message_id_for(notice_id, people["a_member"].user_id))]
+    with app.app_context():
+        receipt = db.session().scalars(select(NoticeReceipt).where(
+            NoticeReceipt.user_id == people["a_member"].user_id)).one()
+        assert receipt.acknowledged_at is not None and receipt.mails == 1

@@ -359,14 +359,21 @@ def fan_out(session: Session, worker_id: str, compose: Compose, batch: int = FAN
         people = list(session.scalars(_recipients(incident).where(User.id > notice.fanout_after)
                                       .order_by(User.id).limit(batch)))
         moment = as_utc(now) if now else utcnow()
+        # People who opened or acknowledged the notice before the fan-out reached them have a receipt already.
+        existing = {r.user_id: r for r in session.scalars(select(NoticeReceipt).where(
+            NoticeReceipt.notice_id == notice.id, NoticeReceipt.user_id.in_([p.id for p in people])))}
         for person in people:
+            receipt = existing.get(person.id)
+            if receipt is None:
+                receipt = NoticeReceipt(notice_id=notice.id, user_id=person.id, org_id=person.org_id, mails=0)
+                session.add(receipt)
+            elif receipt.mails:
+                continue  # mailed already
             mail = queue_mail(session, to=person.email, subject=subject, text=text, html=html,
                               message_id=message_id_for(notice.id, person.id))
-            text_them = texting and bool(person.phone)
-            session.add(NoticeReceipt(notice_id=notice.id, user_id=person.id, org_id=person.org_id,
-                                      mailed_at=moment, mail_id=mail.id, mails=1,
-                                      sms_state=SMS_PENDING if text_them else None,
-                                      sms_next_at=moment if text_them else None))
+            receipt.mailed_at, receipt.mail_id, receipt.mails = moment, mail.id, 1
+            if texting and person.phone:
+                receipt.sms_state, receipt.sms_next_at = SMS_PENDING, moment
         # The batch, its receipts and where it got to commit together, under our lease only.
         done = len(people) < batch
         moved = session.execute(update(Notice).where(Notice.id == notice.id, Notice.fanout_owner == worker_id).values(
