@@ -56,6 +56,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TIMEZONE", "Europe/London"),
     # How long a prepared export of personal data can be downloaded (docs/exports.md).
     Setting("EXPORT_DAYS", 7, int),
+    # Recipients a notice's fan-out queues per commit (docs/notices.md).
+    Setting("NOTICE_BATCH", 500, int),
     Setting("DEMO_ACCOUNTS", False, bool),
     # Mail (docs/mail.md). MAIL_TRANSPORT unset: "smtp" in production, "file" elsewhere;
     # MAIL_WORKER_THREAD unset: the in-process delivery thread runs in development only.
@@ -169,6 +171,8 @@ def resolve(
     if not config["SMS_AUTH_TOKEN"]:
         config["SMS_AUTH_TOKEN"] = read_secret_file(instance_path, "sms_auth_token")
     _check_sms(config)
+    if not 1 <= config["NOTICE_BATCH"] <= 10_000:
+        raise ConfigError(f"{ENV_PREFIX}NOTICE_BATCH must be 1 to 10000, not {config['NOTICE_BATCH']}")
     if not 1 <= config["EXPORT_DAYS"] <= 30:
         raise ConfigError(f"{ENV_PREFIX}EXPORT_DAYS must be 1 to 30 days, not {config['EXPORT_DAYS']}")
     config["SITE_URL"] = site_url(config)

@@ -26,7 +26,8 @@ def init_tasks(app: Flask) -> None:
 
     def fan_out() -> int:
         with app.app_context():  # the mail is rendered from templates, outside any request
-            return service.fan_out(db.session(), worker_id(), compose, texting=sender is not None)
+            return service.fan_out(db.session(), worker_id(), compose, batch=app.config["NOTICE_BATCH"],
+                                   texting=sender is not None)
 
     def send_texts() -> int:
         if sender is None:
