@@ -162,3 +162,21 @@ def test_someone_who_acknowledged_before_the_mail_went_still_gets_it_once(app, p
         receipt = db.session().scalars(select(NoticeReceipt).where(
             NoticeReceipt.user_id == people["a_member"].user_id)).one()
         assert receipt.acknowledged_at is not None and receipt.mails == 1
+
+
+def test_a_persons_export_holds_the_notices_addressed_to_them(app, people):
+    from tests.exports.conftest import built, checked_files, download
+
+    _, notice_id = tenant_a_notice(app, people)
+    member = signed_in(app, people["a_member"])
+    post_form(member, f"/account/notices/{notice_id}", f"/account/notices/{notice_id}/acknowledge", {})
+    post_form(member, "/account/subscriptions", "/account/subscriptions", {"subprocessors": "y"})
+    files = checked_files(download(member, built(app, member)))
+    import json
+
+    person = json.loads(files["data.json"])["people"][0]
+    [notice] = person["notices"]
+    assert notice["title"] == "Backups were exposed" and notice["phase"] == "initial"
+    assert notice["acknowledged_at"] and notice["read_at"] and notice["incident"].startswith("I-")
+    assert person["preferences"]["updates_by_email"] == {"faq": False, "subprocessors": True}
+    assert "Backups were exposed" in files["index.html"].decode()

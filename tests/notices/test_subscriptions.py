@@ -4,12 +4,14 @@ session, customers' own choices, and erasure."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 
 from sqlalchemy import func, select
 
 from tests.conftest import run_worker_tasks
 from tests.notices.conftest import post_form, signed_in
+from trustcenter.accounts.models import User
 from trustcenter.crypto import keys_of
 from trustcenter.extensions import db, session_factory
 from trustcenter.faq import service as faq
@@ -157,3 +159,20 @@ def test_erasing_a_person_forgets_their_subscription(app, people, runner, publis
     assert runner.invoke(args=["users", "erase", people["a_member"].email, "--yes"]).exit_code == 0
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(Subscription)) == 0
+
+
+def test_no_digest_for_someone_who_objected_to_update_mail_or_restricted_processing(app, people, published):
+    member = signed_in(app, people["a_member"])
+    post_form(member, "/account/subscriptions", "/account/subscriptions", {"faq": "y", "subprocessors": "y"})
+    confirmed_subscriber(app, app.test_client(), people["a_admin"].email)  # subscribed by address, no sign-in
+    with app.app_context():
+        session = db.session()
+        session.get(User, people["a_member"].user_id).objections = "update_mail"
+        session.get(User, people["a_admin"].user_id).restricted_at = dt.datetime.now(dt.timezone.utc)
+        session.commit()
+    new_version(app)
+    run_worker_tasks(app)
+    assert mails(app, "What changed") == []
+    with app.app_context():  # both have heard of the version all the same: lifting the objection sends no backlog
+        latest = faq.latest_version(db.session()).id
+        assert {s.last_version_id for s in db.session().scalars(select(Subscription))} == {latest}

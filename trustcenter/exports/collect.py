@@ -17,6 +17,7 @@ from trustcenter.accounts.models import ERASED, Organisation, RecoveryCode, User
 from trustcenter.accounts.service import PROFILE_FIELDS
 from trustcenter.audit.models import AuditEntry
 from trustcenter.crypto import keys_of
+from trustcenter.notices.models import Incident, Notice, NoticeReceipt, Subscription
 from trustcenter.requests import kinds
 from trustcenter.requests.models import RequestAttachment, RequestEvent, RightsRequest
 
@@ -68,9 +69,9 @@ def person_block(session: Session, person: User) -> dict[str, Any]:
         "sign_ins": [_sign_in(entry) for entry in entries if entry.action in LOGIN_ACTIONS],
         "audit_entries": [_audit(entry, person) for entry in entries],
         "requests": [_request(each, messages.get(each.id, []), files) for each in requests],
-        "notices": [],  # breach notices received and acknowledged: none are sent by this version
+        "notices": _notices(session, person),
         "preferences": {"processing_restricted_since": stamp(person.restricted_at),
-                        "objections": person.objections.split()},
+                        "objections": person.objections.split(), "updates_by_email": _updates(session, person)},
     }
 
 
@@ -102,6 +103,24 @@ def _audit(entry: AuditEntry, person: User) -> dict[str, Any]:
     return {"id": entry.id, "at": stamp(entry.at), "action": entry.action,
             "role": "actor" if entry.actor_id == person.id else "subject",
             "actor": entry.actor_label, "details": details}
+
+
+def _notices(session: Session, person: User) -> list[dict[str, Any]]:
+    """Breach notices addressed to the person, with when they were mailed, texted, read and acknowledged."""
+    rows = session.execute(select(NoticeReceipt, Notice, Incident).join(Notice, Notice.id == NoticeReceipt.notice_id)
+                           .join(Incident, Incident.id == Notice.incident_id)
+                           .where(NoticeReceipt.user_id == person.id).order_by(Notice.published_at))
+    return [{"incident": incident.reference, "phase": notice.phase, "title": notice.title, "text": notice.body,
+             "published_at": stamp(notice.published_at), "mailed_at": stamp(receipt.mailed_at),
+             "text_message_sent_at": stamp(receipt.sms_sent_at), "read_at": stamp(receipt.read_at),
+             "acknowledged_at": stamp(receipt.acknowledged_at)} for receipt, notice, incident in rows]
+
+
+def _updates(session: Session, person: User) -> dict[str, bool] | None:
+    """What the person subscribed to by e-mail, under their own address."""
+    found = session.scalars(select(Subscription).where(Subscription.address_index == person.email_index,
+                                                       Subscription.state == "confirmed")).first()
+    return {"faq": found.faq, "subprocessors": found.subprocessors} if found else None
 
 
 def _threads(session: Session, request_ids: list[str],

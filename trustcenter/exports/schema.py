@@ -31,12 +31,17 @@ REQUEST = _object({"reference": {"type": "string"}, "kind": {"type": "string"}, 
                    "received_on": DATE, "due_on": DATE, "closed_at": TIME,
                    "answers": {"type": "object", "additionalProperties": {"type": "string"}},
                    "outcome": TEXT, "messages": {"type": "array", "items": MESSAGE}})
+NOTICE = _object({"incident": {"type": "string"}, "phase": {"type": "string"}, "title": TEXT, "text": TEXT,
+                  "published_at": TIME, "mailed_at": TIME, "text_message_sent_at": TIME, "read_at": TIME,
+                  "acknowledged_at": TIME})
+UPDATES = {"oneOf": [{"type": "null"}, _object({"faq": {"type": "boolean"}, "subprocessors": {"type": "boolean"}})]}
 PERSON = _object({
     "id": {"type": "string"}, "profile": PROFILE, "account": ACCOUNT, "security": SECURITY,
     "sign_ins": {"type": "array", "items": SIGN_IN}, "audit_entries": {"type": "array", "items": AUDIT},
-    "requests": {"type": "array", "items": REQUEST}, "notices": {"type": "array", "items": {"type": "object"}},
+    "requests": {"type": "array", "items": REQUEST}, "notices": {"type": "array", "items": NOTICE},
     "preferences": _object({"processing_restricted_since": TIME,
-                            "objections": {"type": "array", "items": {"type": "string"}}}),
+                            "objections": {"type": "array", "items": {"type": "string"}},
+                            "updates_by_email": UPDATES}),
 })
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -25,6 +25,7 @@ from trustcenter.faq import service as faq
 from trustcenter.faq.models import ContentVersion
 from trustcenter.notices.models import Subscription
 from trustcenter.notify import queue_mail
+from trustcenter.requests.fulfilment import wants_optional_mail
 
 PENDING, CONFIRMED = "pending", "confirmed"
 CONFIRM_DAYS = 7
@@ -214,8 +215,11 @@ def send_digests(session: Session, send: Mailer, batch: int = DIGEST_BATCH) -> i
                   or_(Subscription.last_version_id.is_(None), Subscription.last_version_id < latest.id))
     digests: dict[int, Digest] = {}
     mailed = 0
-    for subscription in list(session.scalars(select(Subscription).where(behind).order_by(Subscription.id)
-                                             .limit(batch))):
+    due = list(session.scalars(select(Subscription).where(behind).order_by(Subscription.id).limit(batch)))
+    # A subscriber with an account who restricted processing, or objected to update mail, gets none (Art. 18, 21).
+    people = {user.email_index: user for user in session.scalars(
+        select(User).where(User.email_index.in_([s.address_index for s in due])))} if due else {}
+    for subscription in due:
         since = subscription.last_version_id or 0
         moved = session.execute(update(Subscription).where(Subscription.id == subscription.id, behind)
                                 .values(last_version_id=latest.id), execution_options={"synchronize_session": False})
@@ -227,6 +231,9 @@ def send_digests(session: Session, send: Mailer, batch: int = DIGEST_BATCH) -> i
             address = subscription.email
         except CryptoError:  # its key was shredded (the person erased) while the row stayed: forget it
             session.delete(subscription)
+            continue
+        person = people.get(subscription.address_index)
+        if person is not None and not wants_optional_mail(person):
             continue
         if since and wanted:
             send(session, address, "digest", subscription=subscription, digest=digest,
