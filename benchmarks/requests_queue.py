@@ -25,8 +25,8 @@ BUFFERS)` of the SQL for the deep pages and for any case over the target. It
 waits for the machine to go quiet before each case and marks with `*` cases
 during which other processes used more than 0.15 of a core.
 
-`--index NAME` (repeatable) adds a candidate index (see CANDIDATE_INDEXES) for
-the run and drops it afterwards, to measure a schema change before making it. The scratch
+`--candidate NAME` (repeatable) adds a candidate index or statistics object
+(see CANDIDATES) for the run and drops it afterwards, to measure a schema change before making it. The scratch
 databases are dropped at the end unless `--keep` is given. Exits 2 when they
 are missing or not seeded; 0 whatever the latencies: they are reported, not
 asserted.
@@ -69,12 +69,31 @@ TARGET_P95_MS = 50.0
 PAGE_SIZE = 50  # routes.QUEUE_PAGE_SIZE
 VARIANTS = ("page", "query", "names", "SQL", "SELECT 1")
 OPEN_STATES = ("submitted", "acknowledged", "in_progress", "awaiting_requester")
-CANDIDATE_INDEXES = {
+OPEN_SQL = f"state IN ({', '.join(repr(state) for state in OPEN_STATES)})"
+
+
+def index(name: str, columns: str, where: str = "") -> tuple[str, str]:
+    """A candidate index on rights_requests: (its name, the statement that creates it)."""
+    return name, f"CREATE INDEX {name} ON rights_requests ({columns})" + (f" WHERE {where}" if where else "")
+
+
+# Schema changes to measure before making them: name -> (the object, the statement that creates it).
+CANDIDATES = {
     # The open queue in due order, whatever the filters: only open rows, so it stays small.
-    "open-due": "CREATE INDEX ix_rights_requests_open_due ON rights_requests (due_on, id) "
-                "WHERE state IN ('submitted', 'acknowledged', 'in_progress', 'awaiting_requester')",
+    "open-due": index("ix_rights_requests_open_due", "due_on, id", OPEN_SQL),
+    # The open requests nobody has taken yet, in due order: the triage view.
+    "open-unassigned-due": index("ix_rights_requests_open_unassigned_due", "due_on, id",
+                                 f"{OPEN_SQL} AND assignee_id IS NULL"),
+    # "Nobody yet" in due order, in any state.
+    "unassigned-due": index("ix_rights_requests_unassigned_due", "due_on, id", "assignee_id IS NULL"),
+    # One customer's open requests in due order.
+    "open-org-due": index("ix_rights_requests_open_org_due", "org_id, due_on, id", OPEN_SQL),
     # One customer's requests in due order, in any state.
-    "org-due": "CREATE INDEX ix_rights_requests_org_due ON rights_requests (org_id, due_on, id)",
+    "org-due": index("ix_rights_requests_org_due", "org_id, due_on, id"),
+    # How state and assignee go together: open requests are often unassigned, closed ones rarely.
+    "state-assignee-stats": (
+        "rights_requests_state_assignee",
+        "CREATE STATISTICS rights_requests_state_assignee (mcv) ON state, assignee_id FROM rights_requests"),
 }
 
 
@@ -124,7 +143,9 @@ class Bench:
             staff = session.scalars(select(User).where(User.role == "staff").order_by(User.id)).first()
         self.viewer = service.Viewer(staff, "127.0.0.1")
         self.today = service.Clock(self.app.config["WORKING_CALENDAR"], self.app.config["TIMEZONE"]).today()
-        self.raw = psycopg.connect(scratch.conninfo(), autocommit=True)
+        # Never prepared, as on the app's connections: the pool's rollback clears psycopg's prepared statements,
+        # so every query there is planned for its own values. A prepared one may get a generic plan.
+        self.raw = psycopg.connect(scratch.conninfo(), autocommit=True, prepare_threshold=None)
         self.keystore_name = f"{scratch.name}_keys"
 
     @contextmanager
@@ -275,8 +296,8 @@ def print_environment(bench: Bench, args: argparse.Namespace) -> None:
     print(f"PostgreSQL {version} on the same machine: shared_buffers {shared}, work_mem {work}, "
           f"effective_cache_size {cache}, jit {jit}")
     print(f"rights_requests: {count:,} rows, {open_count:,} open ({open_count / count:.1%}); table {table}, "
-          f"indexes {indexes}" + (f"; candidate indexes {', '.join(args.index)} added for this run"
-                                  if args.index else ""))
+          f"indexes {indexes}" + (f"; candidates {', '.join(args.candidate)} added for this run"
+                                  if args.candidate else ""))
     print(f"{args.runs} interleaved runs per case after {args.warmup} warm-up runs; pages of {PAGE_SIZE}; "
           f"deep pages after walking {args.depth:,} pages with queue_page; today {bench.today}")
     print()
@@ -344,24 +365,23 @@ def organisations(bench: Bench) -> dict[str, str]:
 
 
 @contextmanager
-def candidate_indexes(bench: Bench, names: list[str]) -> Iterator[None]:
-    """The named candidate indexes, for the run only."""
+def candidates(bench: Bench, names: list[str]) -> Iterator[None]:
+    """The named candidate indexes and statistics, for the run only."""
     added = []
     try:
         for name in names:
-            statement = CANDIDATE_INDEXES[name]
-            index = statement.split()[2]
+            target, statement = CANDIDATES[name]
             started = time.perf_counter()
             bench.raw.execute(statement)
-            added.append(index)
-            size = bench.raw.execute("SELECT pg_size_pretty(pg_relation_size(%s::regclass))", [index]).fetchone()[0]
-            print(f"added {index} ({size}) in {time.perf_counter() - started:.1f} s:\n    {statement}")
+            added.append((name, target))
+            print(f"added {target} in {time.perf_counter() - started:.1f} s:\n    {statement}")
         if added:
             bench.raw.execute("ANALYZE rights_requests")
         yield
     finally:
-        for index in added:
-            bench.raw.execute(f"DROP INDEX IF EXISTS {index}")
+        for name, target in added:
+            kind = "STATISTICS" if name.endswith("-stats") else "INDEX"
+            bench.raw.execute(f"DROP {kind} IF EXISTS {target}")
 
 
 def parse_args() -> argparse.Namespace:
@@ -370,9 +390,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=200, help="timed runs per case and variant [200]")
     parser.add_argument("--warmup", type=int, default=10, help="untimed runs first [10]")
     parser.add_argument("--depth", type=int, default=1000, help="pages walked for the deep cases [1000]")
-    parser.add_argument("--only", default="", help="only the cases whose label contains this text")
-    parser.add_argument("--index", action="append", default=[], choices=sorted(CANDIDATE_INDEXES),
-                        help="add a candidate index for this run (repeatable)")
+    parser.add_argument("--only", action="append", default=[],
+                        help="only the cases whose label contains this text (repeatable: any of them)")
+    parser.add_argument("--candidate", action="append", default=[], choices=sorted(CANDIDATES),
+                        help="add a candidate index or statistics object for this run (repeatable)")
     parser.add_argument("--all-plans", action="store_true", help="print the plan of every case, not only the "
                         "deep pages and those over the target")
     parser.add_argument("--wait-for-idle", type=float, default=30, help="seconds to wait for a quiet machine [30]")
@@ -381,7 +402,23 @@ def parse_args() -> argparse.Namespace:
 
 
 def _terminate(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # so the candidate indexes and scratch databases go
+    raise KeyboardInterrupt(f"signal {signum}")  # so the candidates and scratch databases go
+
+
+def run(bench: Bench, args: argparse.Namespace) -> None:
+    with candidates(bench, args.candidate):
+        print_environment(bench, args)
+        chosen = [case for case in cases(organisations(bench))
+                  if not args.only or any(text in case.label for text in args.only)]
+        for number, case in enumerate(chosen, 1):
+            wait_for_idle(args.wait_for_idle)
+            started = time.perf_counter()
+            measure(bench, case, args.runs, args.warmup, args.depth, args.all_plans)
+            print(f"  [{number}/{len(chosen)}] {case.label}, page {case.depth + 1:,}: page p95 "
+                  f"{percentile(case.samples['page'], 95):.2f} ms ({time.perf_counter() - started:.0f} s)", flush=True)
+        print()
+        print_report(chosen)
+        print_plans(chosen)
 
 
 def main() -> int:
@@ -392,26 +429,18 @@ def main() -> int:
         print(f"no seeded {scratch.name} database: run benchmarks/seed_requests.py first", file=sys.stderr)
         return 2
     bench = Bench(scratch)
+    status = 0
     try:
-        with candidate_indexes(bench, args.index):
-            print_environment(bench, args)
-            chosen = [case for case in cases(organisations(bench)) if args.only in case.label]
-            for number, case in enumerate(chosen, 1):
-                wait_for_idle(args.wait_for_idle)
-                started = time.perf_counter()
-                measure(bench, case, args.runs, args.warmup, args.depth, args.all_plans)
-                print(f"  [{number}/{len(chosen)}] {case.label}, page {case.depth + 1:,}: page p95 "
-                      f"{percentile(case.samples['page'], 95):.2f} ms ({time.perf_counter() - started:.0f} s)",
-                      flush=True)
-            print()
-            print_report(chosen)
-            print_plans(chosen)
+        run(bench, args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        status = 130
     finally:
         bench.close()
         if not args.keep:
             scratch.drop()
             print(f"\ndropped {scratch.name} and {scratch.name}_keys (--keep keeps them)")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -63,7 +63,15 @@ PEOPLE_POOL = 300_000  # requesters without an account, by address
 PROGRESS_EVERY = 100_000
 KIND_SHARES = {"access": 30, "erasure": 25, "query": 15, "rectification": 10, "objection": 8,
                "portability": 7, "restriction": 5}
-OPEN_SHARES = {"submitted": 25, "acknowledged": 30, "in_progress": 35, "awaiting_requester": 10}
+# Where open requests stand by age in days (up to): new ones wait to be triaged, older ones are being worked on.
+OPEN_SHARES_BY_AGE = (
+    (2, {"submitted": 70, "acknowledged": 30}),
+    (10, {"submitted": 15, "acknowledged": 40, "in_progress": 35, "awaiting_requester": 10}),
+    (YEARS_DAYS, {"acknowledged": 15, "in_progress": 60, "awaiting_requester": 25}),
+)
+# How likely a request in that state has someone assigned; closed ones nearly always do.
+ASSIGNED = {"submitted": 0.15, "acknowledged": 0.6, "in_progress": 0.97, "awaiting_requester": 0.97,
+            "unconfirmed": 0.0}
 CLOSED_SHARES = {"completed": 80, "refused": 8, "withdrawn": 7, "referred": 5}
 ANSWERS = {
     "query": {"question": "Which of your subprocessors store my data, and where?"},
@@ -254,8 +262,8 @@ class RowMaker:
         self.rng = random.Random(seed)
         self.ages = (list(range(YEARS_DAYS + 1)), list(_cumulative([intake(a) for a in range(YEARS_DAYS + 1)])))
         self.chances = open_chances(open_share)
-        self.kinds, self.open_states, self.closed_states = (weighted(KIND_SHARES), weighted(OPEN_SHARES),
-                                                            weighted(CLOSED_SHARES))
+        self.kinds, self.closed_states = weighted(KIND_SHARES), weighted(CLOSED_SHARES)
+        self.open_states = [(days, weighted(shares)) for days, shares in OPEN_SHARES_BY_AGE]
         # Customers by size (1/k), the provider's own share for people without an account.
         orgs = tenants.customer_ids + [tenants.provider_id]
         self.orgs = (orgs, list(_cumulative([1 / (k + 1) for k in range(len(tenants.customer_ids))] + [1.2])))
@@ -290,7 +298,8 @@ class RowMaker:
         row_id, kind, org_id = str(uuid.uuid4()), pick(rng, self.kinds), pick(rng, self.orgs)
         requester_id, email, index, name = self.requester(org_id)
         is_open = rng.random() < self.chances[age]
-        state = pick(rng, self.open_states if is_open else self.closed_states)
+        state = pick(rng, next(table for days, table in self.open_states if age <= days) if is_open
+                     else self.closed_states)
         if age == 0 and requester_id is None and rng.random() < 0.2:
             is_open, state = True, "unconfirmed"  # filed today, the mailed link not followed yet
         received_on = self.today - dt.timedelta(days=age)
@@ -305,7 +314,7 @@ class RowMaker:
                                                                       seconds=rng.randrange(3600))
         until = closed_at.date() if closed_at else self.today
         key_id = rng.choice(self.tenants.data_keys)
-        assigned = state != "unconfirmed" and rng.random() < (0.65 if is_open else 0.97)
+        assigned = rng.random() < ASSIGNED.get(state, 0.97)
         duplicate_of = self.previous_id if rng.random() < 0.003 else None
         self.previous_id = row_id
         outcome = {"completed": b"Done: what you asked for is attached.",

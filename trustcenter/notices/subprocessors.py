@@ -47,8 +47,8 @@ def announce(session: Session, actor: User, ip: str | None, subprocessor: str, c
     found = SubprocessorChange(
         data_key_id=keys_of(session).create_data_key(actor.org_id, purpose=KEY_PURPOSE), announced_at=moment,
         announced_by=actor.id, objections_until=moment + dt.timedelta(days=days),
-        subprocessor=required_text(subprocessor, "The subprocessor's name", 200), change=required_text(change, "The change", 500),
-        details=optional_text(details))
+        subprocessor=required_text(subprocessor, "The subprocessor's name", 200),
+        change=required_text(change, "The change", 500), details=optional_text(details))
     session.add(found)
     session.flush()
     audit.record(session, "subprocessor_change.announced", actor_id=actor.id, actor_label=actor.role,
