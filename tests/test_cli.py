@@ -23,9 +23,10 @@ def test_demo_is_idempotent(runner, app):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     assert version_count(app) == 2
-    assert "Filed 5 demo requests" in first.output
+    assert "Filed 5 demo requests" in first.output and "Recorded 2 demo incidents" in first.output
     second = runner.invoke(args=["demo"])
     assert "already published" in second.output and "demo requests" not in second.output
+    assert "demo incidents" not in second.output
     assert version_count(app) == 2
     with app.app_context():
         from sqlalchemy import func, select
@@ -35,6 +36,12 @@ def test_demo_is_idempotent(runner, app):
 
         states = dict(db.session().execute(select(RightsRequest.state, func.count()).group_by(RightsRequest.state)).all())
     assert states == {"submitted": 2, "acknowledged": 1, "awaiting_requester": 1, "completed": 1}
+    with app.app_context():
+        from trustcenter.notices.models import Incident, Notice
+
+        session = db.session()
+        assert sorted(i.status for i in session.scalars(select(Incident))) == ["closed", "suspected"]
+        assert [n.state for n in session.scalars(select(Notice))] == ["published"]
 
 
 def test_content_check_and_publish(runner, app):

@@ -143,7 +143,8 @@ def content_publish(note: str) -> None:
     if version is None:
         click.echo(f"Content version {content.version[:12]} is already published.")
     else:
-        click.echo(f"Published content version {content.version[:12]}.")
+        click.echo(f"Published content version {content.version[:12]}. The worker mails subscribers a digest "
+                   "of what changed.")
 
 
 @click.command("demo")
@@ -168,6 +169,10 @@ def demo() -> None:
 
     the_clock = Clock(current_app.config["WORKING_CALENDAR"], current_app.config["TIMEZONE"])
     for line in load_requests(db.session(), the_clock, send, content.site.dpo_email):
+        click.echo(line)
+    from trustcenter.notices.demo import load_notices
+
+    for line in load_notices(db.session()):
         click.echo(line)
 
 
