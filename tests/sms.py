@@ -31,6 +31,7 @@ class SmsServer:
         self.port = free_port()
         self.received: list[Received] = []
         self.status = 201
+        self.stolen: list[str] = []  # requests that followed a redirect (they would carry the auth token)
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -51,6 +52,16 @@ class SmsServer:
                 scheme, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
                 credentials = base64.b64decode(encoded).decode() if scheme == "Basic" else ":"
                 account, _, token = credentials.partition(":")
+                if self.path.startswith("/elsewhere"):
+                    owner.stolen.append(self.headers.get("Authorization") or "")
+                    self._answer(201, {"sid": "SMstolen"})
+                    return
+                if 300 <= owner.status < 400:
+                    self.send_response(owner.status)
+                    self.send_header("Location", f"{owner.base_url}/elsewhere")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if owner.status >= 400:
                     self._answer(owner.status, {"code": 21211, "message": "refused"})
                     return

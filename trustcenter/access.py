@@ -34,8 +34,12 @@ def one_click(view: F) -> F:
     return view
 
 
-def _needs_second_factor(user: Any) -> bool:
+def needs_second_factor(user: Any) -> bool:
+    """Signed in with a password, the second factor still to come: nothing of theirs may be shown yet."""
     return (user.totp_enabled or user.mfa_required) and not session.get(MFA_SESSION_KEY)
+
+
+_needs_second_factor = needs_second_factor
 
 
 def roles_required(*roles: Role) -> Callable[[F], F]:

@@ -122,3 +122,51 @@ def test_the_register_takes_dates_at_the_ends_of_the_calendar(app, people):
     staff = signed_in(app, people["staff"])
     record_incident(staff, None)
     assert len(register_csv(staff, "?since=0001-01-01&until=9999-12-31")) == 1
+
+
+def test_a_closed_incident_and_a_recorded_notification_stay_as_recorded(app, people):
+    staff = signed_in(app, people["staff"])
+    incident_id = record_incident(staff, None, aware_hours_ago=10)
+    page = f"/staff/incidents/{incident_id}"
+    told = when(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
+    post_form(staff, page, f"{page}/authority", {"notified_at": told, "how": "ICO form, ref 1"})
+    post_form(staff, page, f"{page}/authority", {"notified_at": told, "how": "Changed afterwards"})
+    assert "recorded already" in staff.get(page).get_data(as_text=True)
+    assert load_incident(app, incident_id).authority_notification == "ICO form, ref 1"
+    post_form(staff, page, f"{page}/close", {})
+    closed_at = load_incident(app, incident_id).closed_at
+    post_form(staff, "/staff/incidents", f"{page}/close", {})
+    assert load_incident(app, incident_id).closed_at == closed_at
+    response = post_form(staff, "/staff/incidents", f"/staff/incidents/{incident_id}/edit", {
+        "title": "Changed", "aware_at": told, "severity": "low", "status": "confirmed", "nature": "N",
+        "scope": "all"})
+    assert "closed" in response.get_data(as_text=True) or response.status_code == 303
+    assert load_incident(app, incident_id).title == "Backup bucket readable"
+
+
+@pytest.mark.parametrize("title", ["Two\r\nlines", "Paragraph\u2029separator", "Line\u2028separator", "Bell\x07"])
+def test_a_title_is_one_line_of_text(app, people, title):
+    staff = signed_in(app, people["staff"])
+    response = post_form(staff, "/staff/incidents/new", "/staff/incidents/new", {
+        "title": title, "aware_at": when(dt.datetime.now(dt.timezone.utc)), "severity": "low", "nature": "N",
+        "scope": "all"})
+    assert response.status_code == 422 and "must be one line of text" in response.get_data(as_text=True)
+
+
+def test_an_incident_long_ago_is_refused_and_editing_keeps_its_time(app, people):
+    staff = signed_in(app, people["staff"])
+    response = post_form(staff, "/staff/incidents/new", "/staff/incidents/new", {
+        "title": "Old", "aware_at": "0001-01-01T00:00", "severity": "low", "nature": "N", "scope": "all"})
+    assert response.status_code == 422 and "too far back" in response.get_data(as_text=True)
+    incident_id = record_incident(staff, None, aware_hours_ago=5)
+    edit = staff.get(f"/staff/incidents/{incident_id}/edit").get_data(as_text=True)
+    aware = load_incident(app, incident_id).aware_at
+    assert f'value="{aware.strftime("%Y-%m-%dT%H:%M")}"' in edit
+
+
+def test_downloading_the_register_is_audited(app, people):
+    staff = signed_in(app, people["staff"])
+    record_incident(staff, None)
+    register_csv(staff)
+    with app.app_context():
+        assert "incident.register_downloaded" in db.session().scalars(select(AuditEntry.action)).all()

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from tests.conftest import run_worker_tasks
 from tests.notices.conftest import draft_notice, load_incident, post_form, publish, record_incident, signed_in
 from trustcenter.accounts.models import User
+from trustcenter.audit import AuditEntry
 from trustcenter.extensions import db
 from trustcenter.notices import service
 from trustcenter.notices.models import Notice, NoticeReceipt
@@ -180,3 +181,63 @@ def test_a_persons_export_holds_the_notices_addressed_to_them(app, people):
     assert notice["acknowledged_at"] and notice["read_at"] and notice["incident"].startswith("I-")
     assert person["preferences"]["updates_by_email"] == {"faq": False, "subprocessors": True}
     assert "Backups were exposed" in files["index.html"].decode()
+
+
+def edit_scope(client, incident_id: str, tenants: list[str] | None):
+    page = f"/staff/incidents/{incident_id}/edit"
+    aware = load_incident(client.application, incident_id).aware_at
+    return post_form(client, page, page, {
+        "title": "Backup bucket readable", "aware_at": aware.strftime("%Y-%m-%dT%H:%M"), "severity": "high",
+        "status": "confirmed", "nature": "A bucket.", "scope": "all" if tenants is None else "chosen",
+        "tenants": tenants or []})
+
+
+def test_a_published_notices_audience_only_grows_and_only_by_the_dpo(app, people):
+    incident_id, notice_id = tenant_a_notice(app, people)
+    run_worker_tasks(app)
+    staff, dpo = signed_in(app, people["staff"]), signed_in(app, people["dpo"])
+    a_org, b_org = people["a_admin"].org_id, people["b_admin"].org_id
+    response = edit_scope(staff, incident_id, [b_org])  # A taken off, B put on
+    assert response.status_code == 422 and "cannot be taken off" in response.get_data(as_text=True)
+    response = edit_scope(staff, incident_id, [a_org, b_org])
+    assert response.status_code == 422 and "only the Data Protection Officer can add" in response.get_data(
+        as_text=True)
+    assert signed_in(app, people["b_member"]).get(f"/account/notices/{notice_id}").status_code == 404
+    assert edit_scope(dpo, incident_id, [a_org, b_org]).status_code == 303
+    run_worker_tasks(app)  # the published notice goes to the customer just added, and to nobody twice
+    recipients = [recipient for recipient, _ in notice_mails(app)]
+    assert sorted(recipients) == sorted(people[k].email for k in ("a_admin", "a_member", "b_admin", "b_member"))
+    assert signed_in(app, people["b_member"]).get(f"/account/notices/{notice_id}").status_code == 200
+    with app.app_context():
+        details = [e.details for e in db.session().scalars(select(AuditEntry).where(
+            AuditEntry.action == "incident.updated"))]
+    assert details[-1]["customers_added"] == [b_org]
+
+
+def test_a_second_resend_within_minutes_sends_nothing(app, people):
+    incident_id, notice_id = tenant_a_notice(app, people)
+    run_worker_tasks(app)
+    staff = signed_in(app, people["staff"])
+    page = f"/staff/incidents/{incident_id}/notices/{notice_id}"
+    post_form(staff, page, f"{page}/resend", {})
+    post_form(staff, page, f"{page}/resend", {})
+    assert "sent again a few minutes ago" in staff.get(page).get_data(as_text=True)
+    assert len(notice_mails(app)) == 4  # two people, mailed once and sent again once
+    with app.app_context():
+        actions = db.session().scalars(select(AuditEntry.action)).all()
+    assert "notice.delivery_viewed" in actions
+
+
+def test_nothing_of_a_notice_shows_before_the_second_factor(app, people):
+    tenant_a_notice(app, people)
+    from trustcenter.accounts import mfa
+    from tests.conftest import Auth
+
+    with app.app_context():
+        user = db.session().get(User, people["a_member"].user_id)
+        user.totp_secret, user.totp_enabled = mfa.new_secret(), True
+        db.session().commit()
+    client = app.test_client()
+    Auth(client).login(people["a_member"], follow=False)
+    page = client.get("/account/login/verify").get_data(as_text=True)
+    assert "Authentication code" in page and "Backups were exposed" not in page

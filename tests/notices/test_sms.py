@@ -121,3 +121,11 @@ def test_sms_settings_are_checked_at_start(tmp_path):
     config = resolve({"ENV": "testing", "SMS_ENABLED": True, "SMS_ACCOUNT_SID": "AC1", "SMS_FROM": "+1"}, {},
                      tmp_path, tmp_path)
     assert config["SMS_AUTH_TOKEN"] == "from-a-file"
+
+
+def test_a_redirect_is_an_error_and_the_token_never_follows_it(sms_server):
+    sms_server.status = 302
+    with pytest.raises(SmsError) as redirected:
+        TwilioSender(sms_server.base_url, ACCOUNT_SID, AUTH_TOKEN, FROM).send("+447700900123", "Hello")
+    assert redirected.value.permanent and str(redirected.value) == "HTTP 302"
+    assert sms_server.stolen == []

@@ -176,3 +176,46 @@ def test_no_digest_for_someone_who_objected_to_update_mail_or_restricted_process
     with app.app_context():  # both have heard of the version all the same: lifting the objection sends no backlog
         latest = faq.latest_version(db.session()).id
         assert {s.last_version_id for s in db.session().scalars(select(Subscription))} == {latest}
+
+
+def test_odd_tokens_get_a_clear_answer(client):
+    odd = "/unsubscribe/" + "0" * 36 + "." + "é" * 40
+    assert client.get(odd).status_code == 200
+    assert client.post(odd).status_code == 200
+    assert client.get("/subscribe/confirm/" + "0" * 36 + "." + "é" * 40).status_code == 410
+    assert client.get("/subscribe/confirm/short").status_code == 410
+
+
+def test_erasure_also_ends_a_subscription_made_with_the_same_address(app, people, runner, published):
+    confirmed_subscriber(app, app.test_client(), people["a_member"].email)  # through the public form
+    assert runner.invoke(args=["users", "erase", people["a_member"].email, "--yes"]).exit_code == 0
+    assert subscriptions(app) == []
+
+
+def test_an_htmx_subscription_swaps_in_the_check_your_mail_message(client):
+    page = client.get("/subscribe").get_data(as_text=True)
+    from tests.conftest import csrf_token_from
+
+    response = client.post("/subscribe", data={"email": "h@example.org", "faq": "y",
+                                               "csrf_token": csrf_token_from(page)}, headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.lstrip().startswith('<div id="subscribe-form"')
+    assert "Check your mail" in body and "<html" not in body and "HX-Request" in response.headers["Vary"]
+
+
+def test_an_unconfirmed_address_costs_no_key_and_goes_after_a_week(app, client):
+    subscribe(client, "late@example.org")
+    [pending] = subscriptions(app)
+    with app.app_context():
+        session = db.session()
+        assert pending.data_key_id == keys_of(session).system_data_key("subscriptions")
+        from trustcenter.notices import subscriptions as service
+
+        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=8)
+        assert service.purge_unconfirmed(session, now=later) == 1
+    assert subscriptions(app) == []
+
+
+def test_one_click_is_the_only_view_without_a_csrf_check(app):
+    exempt = sorted(endpoint for endpoint, view in app.view_functions.items() if getattr(view, "csrf_exempt", False))
+    assert exempt == ["notices.unsubscribe"]

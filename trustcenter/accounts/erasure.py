@@ -77,9 +77,9 @@ def erase_user(session: Session, user: User, actor: Actor, via: str = "cli") -> 
     for _attempt in range(MOVED_RETRIES):
         keys_of(session).destroy_data_key(user.data_key_id)  # raises before anything changed
         try:
-            scrub(session, user)
             for forget in session.info.get(ERASURE_HOOKS, ()):
-                forget(session, user)
+                forget(session, user)  # before the scrub: a hook may find what it holds by the address's index
+            scrub(session, user)
             record(session, actor, "user.erased", user, via=via)
             session.commit()
             return

@@ -28,14 +28,14 @@ def compose(notice: Notice, incident: Incident) -> tuple[str, str, str]:
 
 
 def text_message(notice: Notice, incident: Incident) -> str:
-    """The SMS: who it is from, what it is about, and where to read it; the notice itself stays behind sign-in."""
+    """The SMS: who it is from, what it is about, and where to read it; the notice itself stays behind sign-in.
+    The link always fits; the title is cut with "..." (plain ASCII keeps the text in the cheaper encoding)."""
     site = current_content().site
-    link = external_url("notices.show", notice_id=notice.id)
+    tail = f" Read and acknowledge it: {external_url('notices.show', notice_id=notice.id)}"
     head = f"{site.company}: {notice.phase_enum.label.lower()} about a personal data incident ({incident.reference})."
-    tail = f" Read and acknowledge it: {link}"
-    room = MAX_BODY - len(head) - len(tail) - 1
-    title = notice.title if len(notice.title) <= room else notice.title[:max(room - 1, 0)] + "…"
-    return f"{head} {title}{tail}" if room > 0 else head + tail
+    body = f"{head} {notice.title}"
+    room = MAX_BODY - len(tail)
+    return (body if len(body) <= room else body[:max(room - 3, 0)] + "...") + tail
 
 
 SUBSCRIPTION_SUBJECTS = {

@@ -134,12 +134,12 @@ class Notice(Base):
     approved_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # Delivery to every user of the affected customers happens in the worker, in batches:
-    # the last user id done, the worker holding the work, and when it all was queued.
-    fanout_after: Mapped[str] = mapped_column(String(36), default="")
+    # the worker holding the work, until when, and when it all was queued.
     fanout_owner: Mapped[str | None] = mapped_column(String(128))
     fanout_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     fanout_done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    resent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     title = encrypted[str](nullable=False)
     body = encrypted[str](nullable=False)
@@ -180,12 +180,15 @@ class NoticeReceipt(Base):
 class Subscription(Base):
     """Someone who asked to hear of changes to the FAQ or the subprocessor list, by double opt-in.
 
-    The address is sealed under a data key of the subscription's own (unsubscribing shreds it) and found by
-    its blind index. `last_version_id` is the content version the subscriber last heard of.
+    Once confirmed, the address is sealed under a data key of the subscription's own (unsubscribing shreds
+    it); it is found by its blind index. `last_version_id` is the content version the subscriber last heard of.
     """
 
     __tablename__ = "subscriptions"
     __table_args__ = (Index("ix_subscriptions_due", "state", "last_version_id"),)
+    # Until confirmed, the address is sealed under the service's own key: asking costs no key of its own, so
+    # subscribing a new address takes as long as one already subscribed (nothing to learn from the time).
+    __system_key__ = "subscriptions"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     address_index: Mapped[str] = mapped_column(String(64), unique=True)

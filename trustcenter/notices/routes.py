@@ -13,12 +13,13 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from trustcenter.access import one_click, public, roles_required
+from trustcenter.access import needs_second_factor, one_click, public, roles_required
 from trustcenter.accounts.throttle import account_key, throttled
 from trustcenter.accounts.roles import CUSTOMER_ROLES, PROVIDER_ROLES
+from trustcenter.db import as_utc
 from trustcenter.extensions import db
 from trustcenter.faq.current import current_content
-from trustcenter.htmx import render
+from trustcenter.htmx import render, wants_fragment
 from trustcenter.notices import service, subprocessors, subscriptions
 from trustcenter.notices.forms import (
     AnnounceForm,
@@ -100,7 +101,7 @@ def incident_form(incident: Incident | None = None) -> IncidentForm:
     if incident is not None and request.method == "GET":
         form.tenants.data = service.tenants_of(session, incident)
         form.scope.data = "all" if incident.all_customers else "chosen"
-        form.aware_at.data = incident.aware_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        form.aware_at.data = as_utc(incident.aware_at).replace(tzinfo=None)
     return form
 
 
@@ -141,7 +142,8 @@ def edit_incident(incident_id: str) -> Response | str:
     if form.validate_on_submit():
         tenants = None if form.scope.data == "all" else list(form.tenants.data)
         if attempt(lambda: service.update_incident(db.session(), actor(), found, facts_of(form),
-                                                   Severity(form.severity.data), Status(form.status.data), tenants),
+                                                   Severity(form.severity.data), Status(form.status.data), tenants,
+                                                   aware_at=utc(form.aware_at.data)),
                    f"Incident {found.reference} updated."):
             return back_to(found)
     status = 422 if request.method == "POST" else 200
@@ -228,7 +230,10 @@ def publish(incident_id: str, notice_id: str) -> Response:
 def delivery(incident_id: str, notice_id: str) -> str:
     found = load_incident(incident_id)
     notice = load_staff_notice(found, notice_id)
-    report = service.delivery(db.session(), found, notice)
+    session = db.session()
+    report = service.delivery(session, found, notice)
+    if not wants_fragment():  # the list of people: each view is audited (the progress it polls is counts only)
+        service.delivery_viewed(session, actor(), found, notice)
     return render("notices/delivery.html", block="delivery", incident=found, notice=notice, report=report,
                   confirm=ConfirmForm())
 
@@ -277,7 +282,9 @@ def register_csv() -> Response:
     if not form.validate():
         abort(400)
     session = db.session()
-    rows = service.register_rows(session, service.register(session, register_filters(form)))
+    found = service.register(session, register_filters(form))
+    service.register_downloaded(session, actor(), len(found))
+    rows = service.register_rows(session, found)
     response = Response(stream_with_context(csv_lines(service.REGISTER_COLUMNS, rows)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="breach-register-{dt.date.today()}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
@@ -330,6 +337,8 @@ def banner_notices() -> list[Notice]:
     """For the banner in the customer area: what the signed-in customer has not acknowledged."""
     if not current_user.is_authenticated or current_user.role_enum in PROVIDER_ROLES:
         return []
+    if needs_second_factor(current_user):
+        return []  # the password alone shows nothing of the account
     if not request.path.startswith("/account"):
         return []
     return service.unacknowledged(db.session(), current_user)
@@ -349,12 +358,12 @@ def subscribe() -> Response | str:
     if form.validate_on_submit():
         try:
             subscriptions.subscribe(db.session(), form.email.data, form.faq.data, form.subprocessors.data,
-                                    send_subscription_mail, provider_name(), request.remote_addr)
+                                    send_subscription_mail, request.remote_addr)
         except SubscriptionError as error:
             db.session().rollback()
             form.email.errors.append(str(error))
         else:
-            return render_template("notices/subscribe_sent.html", email=form.email.data)
+            return render("notices/subscribe_sent.html", block="sent", email=form.email.data)
     status = 422 if request.method == "POST" else 200
     return render("notices/subscribe.html", block="subscribe_form", form=form), status
 
@@ -365,7 +374,7 @@ def confirm_subscription(token: str) -> Response | str:
     """A button, not the link itself: mail scanners open links, and must not confirm for anyone."""
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        found = subscriptions.confirm(db.session(), token, request.remote_addr)
+        found = subscriptions.confirm(db.session(), token, request.remote_addr, provider_name())
         if found is None:
             return render_template("notices/subscription_link_expired.html"), 410
         flash("Subscribed: we will e-mail you when something changes.", "success")

@@ -10,6 +10,7 @@ killed worker or a retried batch never queues a mail twice.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ from trustcenter.notify.outbox import backoff
 INCIDENT_KEY_PURPOSE = "incident"
 FANOUT_BATCH = 500
 FANOUT_LEASE = dt.timedelta(minutes=5)
+RESEND_PAUSE = dt.timedelta(minutes=10)  # a second click, or a colleague at the same moment, sends nothing more
 MAX_TEXT = 10_000
 # (notice, incident) -> subject, plain text, HTML: the mail every recipient of a notice gets.
 Compose = Callable[[Notice, Incident], tuple[str, str, str]]
@@ -138,21 +140,47 @@ def record_incident(session: Session, actor: Actor, facts: Facts, severity: Seve
 
 
 def update_incident(session: Session, actor: Actor, incident: Incident, facts: Facts, severity: Severity,
-                    status: Status, tenants: list[str] | None, now: dt.datetime | None = None) -> None:
+                    status: Status, tenants: list[str] | None, aware_at: dt.datetime | None = None,
+                    now: dt.datetime | None = None) -> None:
+    """Correct the record. Once a notice is published its audience is settled: customers can be added (by the
+    DPO, and the published notices then go to them too), never taken away."""
     if incident.status_enum is Status.CLOSED:
         raise NoticeError("This incident is closed; its record can no longer change.")
     moment = as_utc(now) if now else utcnow()
+    before, after = set(tenants_of(session, incident)), set(tenants or ())
+    widened = (tenants is None and not incident.all_customers) or (tenants is not None and after - before)
+    narrowed = (incident.all_customers and tenants is not None) or (not incident.all_customers and before - after
+                                                                    and tenants is not None)
+    published = [n for n in notices_of(session, incident) if n.state == PUBLISHED]
+    if published and narrowed:
+        raise NoticeError("Notices about this incident have been published to these customers: they cannot be "
+                          "taken off it. Add customers if it affects more.")
+    if published and widened and not actor.is_dpo:
+        raise NoticeError("Notices about this incident are published: only the Data Protection Officer can add "
+                          "customers, since the published notices then go to them too.")
+    if aware_at is not None:
+        incident.aware_at = _aware_time(aware_at, moment)
     _set_facts(incident, facts)
     incident.severity, incident.status, incident.updated_at = severity.value, status.value, moment
     incident.all_customers = tenants is None
     _set_tenants(session, incident, tenants)
-    _audit(session, actor, "incident.updated", incident, severity=severity.value, status=status.value)
+    if widened:
+        for notice in published:  # the worker mails the customers just added
+            notice.fanout_done_at = None
+    _audit(session, actor, "incident.updated", incident, severity=severity.value, status=status.value,
+           customers_added=sorted(after - before) if tenants is not None else "all",
+           customers_removed=sorted(before - after) if tenants is not None else [])
     session.commit()
 
 
 def record_authority_notification(session: Session, actor: Actor, incident: Incident, at: dt.datetime, how: str,
                                   delay_reasons: str, now: dt.datetime | None = None) -> None:
-    """When and how the supervisory authority was told; after 72 hours, the reasons for the delay are required."""
+    """When and how the supervisory authority was told; after 72 hours, the reasons for the delay are required.
+    Recorded once: the register keeps what was recorded."""
+    if incident.status_enum is Status.CLOSED:
+        raise NoticeError("This incident is closed; its record can no longer change.")
+    if incident.authority_notified_at is not None:
+        raise NoticeError("The notification of the authority is recorded already.")
     moment = as_utc(now) if now else utcnow()
     told = _aware_time(at, moment)
     if told < as_utc(incident.aware_at):
@@ -172,6 +200,8 @@ def record_authority_notification(session: Session, actor: Actor, incident: Inci
 
 
 def close_incident(session: Session, actor: Actor, incident: Incident, now: dt.datetime | None = None) -> None:
+    if incident.status_enum is Status.CLOSED:
+        raise NoticeError("This incident is closed already.")
     moment = as_utc(now) if now else utcnow()
     incident.status, incident.closed_at, incident.updated_at = Status.CLOSED.value, moment, moment
     _audit(session, actor, "incident.closed", incident)
@@ -264,19 +294,24 @@ def draft_notice(session: Session, actor: Actor, incident: Incident, phase: Phas
     moment = as_utc(now) if now else utcnow()
     if incident.status_enum is Status.CLOSED:
         raise NoticeError("This incident is closed: no further notices can be written about it.")
-    published = [n for n in notices_of(session, incident) if n.state == PUBLISHED]
-    if phase is Phase.INITIAL and any(n.phase_enum is Phase.INITIAL for n in published):
-        raise NoticeError("The initial notice is published already: write an update.")
-    if phase is not Phase.INITIAL and not published:
-        raise NoticeError("Publish the initial notice first.")
+    _check_phase(session, incident, phase)
     notice = Notice(incident_id=incident.id, data_key_id=incident.data_key_id, phase=phase.value, state=DRAFT,
-                    created_at=moment, created_by=actor.user.id, title=required_text(title, "The title", 200),
+                    created_at=moment, created_by=actor.user.id, title=one_line(title, "The title"),
                     body=required_text(body, "The notice"))
     session.add(notice)
     session.flush()
     _audit(session, actor, "notice.drafted", incident, notice_id=notice.id, phase=phase.value)
     session.commit()
     return notice
+
+
+def _check_phase(session: Session, incident: Incident, phase: Phase) -> None:
+    """Art. 33(4)'s order: one initial notice first, then updates and the close."""
+    published = [n for n in notices_of(session, incident) if n.state == PUBLISHED]
+    if phase is Phase.INITIAL and any(n.phase_enum is Phase.INITIAL for n in published):
+        raise NoticeError("The initial notice is published already: write an update.")
+    if phase is not Phase.INITIAL and not published:
+        raise NoticeError("Publish the initial notice first.")
 
 
 def ask_for_approval(session: Session, actor: Actor, incident: Incident, notice: Notice) -> None:
@@ -299,6 +334,7 @@ def publish(session: Session, actor: Actor, incident: Incident, notice: Notice,
         raise NoticeError("This incident is closed.")
     if not incident.all_customers and not tenants_of(session, incident):
         raise NoticeError("Choose the customers this incident affects before publishing.")
+    _check_phase(session, incident, notice.phase_enum)
     moment = as_utc(now) if now else utcnow()
     approved = notice.state == AWAITING_APPROVAL
     notice.state, notice.published_at, notice.approved_by = PUBLISHED, moment, actor.user.id
@@ -356,8 +392,10 @@ def fan_out(session: Session, worker_id: str, compose: Compose, batch: int = FAN
     subject, text, html = compose(notice, incident)
     queued = 0
     while True:
-        people = list(session.scalars(_recipients(incident).where(User.id > notice.fanout_after)
-                                      .order_by(User.id).limit(batch)))
+        # Everyone it is for who has no mail yet: also people who joined, or customers added, since publication.
+        mailed = exists().where(NoticeReceipt.notice_id == notice.id, NoticeReceipt.user_id == User.id,
+                                NoticeReceipt.mails > 0)
+        people = list(session.scalars(_recipients(incident).where(~mailed).order_by(User.id).limit(batch)))
         moment = as_utc(now) if now else utcnow()
         # People who opened or acknowledged the notice before the fan-out reached them have a receipt already.
         existing = {r.user_id: r for r in session.scalars(select(NoticeReceipt).where(
@@ -367,17 +405,14 @@ def fan_out(session: Session, worker_id: str, compose: Compose, batch: int = FAN
             if receipt is None:
                 receipt = NoticeReceipt(notice_id=notice.id, user_id=person.id, org_id=person.org_id, mails=0)
                 session.add(receipt)
-            elif receipt.mails:
-                continue  # mailed already
             mail = queue_mail(session, to=person.email, subject=subject, text=text, html=html,
                               message_id=message_id_for(notice.id, person.id))
             receipt.mailed_at, receipt.mail_id, receipt.mails = moment, mail.id, 1
             if texting and person.phone:
                 receipt.sms_state, receipt.sms_next_at = SMS_PENDING, moment
-        # The batch, its receipts and where it got to commit together, under our lease only.
+        # The batch and its receipts commit together, under our lease only.
         done = len(people) < batch
         moved = session.execute(update(Notice).where(Notice.id == notice.id, Notice.fanout_owner == worker_id).values(
-            fanout_after=people[-1].id if people else notice.fanout_after,
             recipients=Notice.recipients + len(people), fanout_until=moment + FANOUT_LEASE,
             fanout_done_at=moment if done else None, fanout_owner=None if done else worker_id),
             execution_options={"synchronize_session": False})
@@ -411,12 +446,20 @@ def _sms_due(moment: dt.datetime):  # noqa: ANN202 - an SQL expression
 
 def send_texts(session: Session, sender: SmsSender, worker_id: str, text_for: TextFor, batch: int = 20,
                now: dt.datetime | None = None) -> int:
-    """Send due text messages, each claimed under a lease by a conditional UPDATE; returns how many were sent."""
-    moment = as_utc(now) if now else utcnow()
+    """Send due text messages, each claimed under a lease by a conditional UPDATE; returns how many were sent.
+
+    Each claim and outcome is timed when it happens, and the batch stops at half a lease, so no text is sent
+    under a lease that has run out (another worker could send it again).
+    """
+    clock = (lambda: as_utc(now)) if now is not None else utcnow
+    started = time.monotonic()
     sent = 0
     texts: dict[str, str] = {}
-    for receipt_id in list(session.scalars(select(NoticeReceipt.id).where(_sms_due(moment))
+    for receipt_id in list(session.scalars(select(NoticeReceipt.id).where(_sms_due(clock()))
                                            .order_by(NoticeReceipt.sms_next_at).limit(batch))):
+        if time.monotonic() - started > SMS_LEASE.total_seconds() / 2:
+            break  # the rest stay due for the next round
+        moment = clock()
         claimed = session.execute(update(NoticeReceipt).where(NoticeReceipt.id == receipt_id, _sms_due(moment))
                                   .values(sms_state=SMS_SENDING, sms_owner=worker_id, sms_until=moment + SMS_LEASE,
                                           sms_attempts=NoticeReceipt.sms_attempts + 1),
@@ -441,9 +484,9 @@ def send_texts(session: Session, sender: SmsSender, worker_id: str, text_for: Te
         except SmsError as error:
             final = error.permanent or attempts >= SMS_MAX_ATTEMPTS
             _sms_outcome(session, receipt_id, worker_id, sms_state=SMS_FAILED if final else SMS_PENDING,
-                         sms_error=str(error)[:64], sms_next_at=moment + backoff(attempts))
+                         sms_error=str(error)[:64], sms_next_at=clock() + backoff(attempts))
             continue
-        if _sms_outcome(session, receipt_id, worker_id, sms_state=SMS_SENT, sms_sent_at=utcnow(), sms_error=None):
+        if _sms_outcome(session, receipt_id, worker_id, sms_state=SMS_SENT, sms_sent_at=clock(), sms_error=None):
             sent += 1
     return sent
 
@@ -523,10 +566,27 @@ def delivery(session: Session, incident: Incident, notice: Notice) -> Delivery:
     return Delivery([(person, receipts.get(person.id)) for person in people], states)
 
 
+def delivery_viewed(session: Session, actor: Actor, incident: Incident, notice: Notice) -> None:
+    _audit(session, actor, "notice.delivery_viewed", incident, notice_id=notice.id)
+    session.commit()
+
+
+def register_downloaded(session: Session, actor: Actor, incidents: int) -> None:
+    audit.record(session, "incident.register_downloaded", actor_id=actor.user.id, actor_label=actor.user.role,
+                 org_id=actor.user.org_id, ip=actor.ip, details={"incidents": incidents})
+    session.commit()
+
+
 def resend(session: Session, actor: Actor, incident: Incident, notice: Notice, compose: Compose) -> int:
     """Mail the notice again to everyone who has it but has not acknowledged it; returns how many."""
     if notice.state != PUBLISHED or notice.fanout_done_at is None:
         raise NoticeError("The notice is still being delivered; resend once it has reached everyone.")
+    moment = utcnow()
+    recent = and_(Notice.resent_at.is_not(None), Notice.resent_at > moment - RESEND_PAUSE)
+    taken = session.execute(update(Notice).where(Notice.id == notice.id, ~recent).values(resent_at=moment),
+                            execution_options={"synchronize_session": False})
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise NoticeError("It was sent again a few minutes ago. Give people time to read it before sending again.")
     subject, text, html = compose(notice, incident)
     count = 0
     pending = session.execute(select(NoticeReceipt, User).join(User, User.id == NoticeReceipt.user_id).where(
@@ -545,7 +605,7 @@ def resend(session: Session, actor: Actor, incident: Incident, notice: Notice, c
 # -- helpers ----------------------------------------------------------------------------------------------------
 
 def _set_facts(incident: Incident, facts: Facts) -> None:
-    incident.title = required_text(facts.title, "The title", 200)
+    incident.title = one_line(facts.title, "The title")
     incident.nature = required_text(facts.nature, "The nature of the breach")
     for name in ("people_affected", "records_affected", "consequences", "measures", "contact"):
         setattr(incident, name, optional_text(getattr(facts, name)))
@@ -564,10 +624,15 @@ def _set_tenants(session: Session, incident: Incident, tenants: list[str] | None
     session.flush()
 
 
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def _aware_time(moment: dt.datetime, now: dt.datetime) -> dt.datetime:
     value = as_utc(moment)
     if value > now + dt.timedelta(minutes=5):
         raise NoticeError("That time is in the future: give the time it happened.")
+    if value < EARLIEST:
+        raise NoticeError("That date is too far back: check the year.")
     return value
 
 
@@ -578,6 +643,14 @@ def required_text(value: str, what: str, limit: int = MAX_TEXT) -> str:
     if len(cleaned) > limit:
         raise NoticeError(f"{what} is too long: {limit:,} characters at most.")
     return cleaned
+
+
+def one_line(value: str, what: str, limit: int = 200) -> str:
+    """A title: it becomes a mail's subject, so one line of printable text (no line or paragraph separators)."""
+    text = required_text(value, what, limit)
+    if len(text.splitlines()) > 1 or any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in text):
+        raise NoticeError(f"{what} must be one line of text.")
+    return text
 
 
 def optional_text(value: str) -> str | None:

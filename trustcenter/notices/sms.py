@@ -18,6 +18,16 @@ from typing import Any, Mapping, Protocol
 MAX_BODY = 320  # two SMS segments: enough for the title and the link
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would carry the auth token to wherever it points: treat it as an error instead."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 class SmsError(Exception):
     """The message was not accepted; `permanent` when sending it again cannot help."""
 
@@ -48,12 +58,13 @@ class TwilioSender:
             "Authorization": f"Basic {credentials}", "Content-Type": "application/x-www-form-urlencoded",
             "Accept": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - http(s) only
+            with _OPENER.open(request, timeout=self.timeout) as response:  # http(s) only (config checks the URL)
                 answer: dict[str, Any] = json.loads(response.read(64 * 1024) or b"{}")
         except urllib.error.HTTPError as error:
             error.close()  # it holds the connection
-            # 4xx (a bad number, a refused sender) will not get better; 429 and 5xx may.
-            raise SmsError(f"HTTP {error.code}", permanent=400 <= error.code < 500 and error.code != 429) from None
+            # 3xx (a misconfigured address) and 4xx (a bad number, a refused sender) will not get better;
+            # 429 and 5xx may.
+            raise SmsError(f"HTTP {error.code}", permanent=error.code < 500 and error.code != 429) from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise SmsError(type(error).__name__) from None
         return str(answer.get("sid") or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustcenter.accounts.models import Organisation, User
@@ -13,7 +14,7 @@ from trustcenter.audit import service as audit
 from trustcenter.crypto import keys_of
 from trustcenter.db import as_utc, utcnow
 from trustcenter.notices.models import Objection, SubprocessorChange
-from trustcenter.notices.service import NoticeError, optional_text, required_text
+from trustcenter.notices.service import NoticeError, one_line, optional_text, required_text
 
 DEFAULT_WINDOW_DAYS = 30
 KEY_PURPOSE = "subprocessor-change"
@@ -47,8 +48,8 @@ def announce(session: Session, actor: User, ip: str | None, subprocessor: str, c
     found = SubprocessorChange(
         data_key_id=keys_of(session).create_data_key(actor.org_id, purpose=KEY_PURPOSE), announced_at=moment,
         announced_by=actor.id, objections_until=moment + dt.timedelta(days=days),
-        subprocessor=required_text(subprocessor, "The subprocessor's name", 200),
-        change=required_text(change, "The change", 500), details=optional_text(details))
+        subprocessor=one_line(subprocessor, "The subprocessor's name"),
+        change=one_line(change, "The change", 500), details=optional_text(details))
     session.add(found)
     session.flush()
     audit.record(session, "subprocessor_change.announced", actor_id=actor.id, actor_label=actor.role,
@@ -78,7 +79,11 @@ def object_to(session: Session, user: User, ip: str | None, change: Subprocessor
     found = Objection(change_id=change.id, org_id=user.org_id, user_id=user.id, data_key_id=org.data_key_id,
                       created_at=as_utc(now) if now else utcnow(), reason=required_text(reason, "The reason", 5000))
     session.add(found)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # a colleague, or a second click, at the same moment
+        session.rollback()
+        raise NoticeError("Your organisation has objected to this change already.") from None
     audit.record(session, "subprocessor_change.objected", actor_id=user.id, actor_label=user.role,
                  subject_type="subprocessor_change", subject_id=change.id, org_id=user.org_id, ip=ip)
     session.commit()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from trustcenter.accounts.models import User
 from trustcenter.accounts.service import email_index, normalise_email, provider_organisation
 from trustcenter.audit import service as audit
 from trustcenter.crypto import CryptoError, keys_of
+from trustcenter.crypto.fields import reseal
 from trustcenter.db import as_utc, utcnow
 from trustcenter.faq import service as faq
 from trustcenter.faq.models import ContentVersion
@@ -60,17 +62,20 @@ def _mac(session: Session, subscription_id: str, purpose: str) -> str:
     return keys_of(session).blind_index(f"subscription:{purpose}:{subscription_id}")[:40]
 
 
+TOKEN = re.compile(r"[0-9a-f-]{36}\.[0-9a-f]{40}")
+
+
 def from_token(session: Session, token: str, purpose: str) -> Subscription | None:
-    subscription_id, _, mac = (token or "").partition(".")
-    if len(subscription_id) != 36 or len(mac) != 40:
+    if not TOKEN.fullmatch(token or ""):
         return None
+    subscription_id, _, mac = token.partition(".")
     if not hmac.compare_digest(mac, _mac(session, subscription_id, purpose)):
         return None
     return session.get(Subscription, subscription_id)
 
 
 def subscribe(session: Session, address: str, faq_topic: bool, subprocessors_topic: bool, send: Mailer,
-              provider_name: str, ip: str | None) -> None:
+              ip: str | None) -> None:
     """Mail a confirmation link (or, for an address already subscribed, a note with the unsubscribe link).
     Says the same either way, so nobody learns who is subscribed."""
     if not (faq_topic or subprocessors_topic):
@@ -81,30 +86,29 @@ def subscribe(session: Session, address: str, faq_topic: bool, subprocessors_top
         raise SubscriptionError(str(error)) from None
     index = email_index(session, normalised)
     found = session.scalars(select(Subscription).where(Subscription.address_index == index)).first()
+    # Both paths do the same work (a mail, an audit entry, no new key), so the time says nothing either.
     if found is not None and found.state == CONFIRMED:
         send(session, found.email, "subscription_exists", subscription=found,
              unsubscribe=token_for(session, found, "unsubscribe"))
-        session.commit()
-        return
-    if found is None:
-        provider = provider_organisation(session, provider_name)
-        found = Subscription(address_index=index, state=PENDING, email=normalised,
-                             data_key_id=keys_of(session).create_data_key(provider.id, purpose=KEY_PURPOSE))
-        session.add(found)
-    found.faq, found.subprocessors, found.created_at = faq_topic, subprocessors_topic, utcnow()
-    try:
-        session.flush()
-    except IntegrityError:  # the same address, subscribed at the same moment: theirs stands
-        session.rollback()
-        return
-    send(session, normalised, "subscription_confirm", subscription=found,
-         confirm=token_for(session, found, "confirm"))
+    else:
+        if found is None:
+            found = Subscription(address_index=index, state=PENDING, email=normalised)  # under the service's key
+            session.add(found)
+        found.faq, found.subprocessors, found.created_at = faq_topic, subprocessors_topic, utcnow()
+        try:
+            session.flush()
+        except IntegrityError:  # the same address, subscribed at the same moment: theirs stands
+            session.rollback()
+            return
+        send(session, normalised, "subscription_confirm", subscription=found,
+             confirm=token_for(session, found, "confirm"))
     audit.record(session, "subscription.requested", actor_label="visitor", subject_type="subscription",
                  subject_id=found.id, ip=ip)
     session.commit()
 
 
-def confirm(session: Session, token: str, ip: str | None, now: dt.datetime | None = None) -> Subscription | None:
+def confirm(session: Session, token: str, ip: str | None, provider_name: str,
+            now: dt.datetime | None = None) -> Subscription | None:
     """The second opt-in: within a week of asking. Digests start from the version published now."""
     moment = as_utc(now) if now else utcnow()
     found = from_token(session, token, "confirm")
@@ -117,6 +121,8 @@ def confirm(session: Session, token: str, ip: str | None, now: dt.datetime | Non
     latest = faq.latest_version(session)
     found.state, found.confirmed_at = CONFIRMED, moment
     found.last_version_id = latest.id if latest else 0
+    reseal(found, keys_of(session).create_data_key(provider_organisation(session, provider_name).id,
+                                                   purpose=KEY_PURPOSE))  # a key of its own, to shred
     audit.record(session, "subscription.confirmed", actor_label="visitor", subject_type="subscription",
                  subject_id=found.id, ip=ip)
     session.commit()
@@ -125,13 +131,20 @@ def confirm(session: Session, token: str, ip: str | None, now: dt.datetime | Non
 
 def unsubscribe(session: Session, subscription: Subscription, ip: str | None, actor: User | None = None) -> None:
     """Gone at once: the row deleted and the address crypto-shredded."""
-    key_id = subscription.data_key_id
+    key_id = _own_key(session, subscription)
     audit.record(session, "subscription.ended", actor_id=actor.id if actor else None,
                  actor_label=actor.role if actor else "visitor", subject_type="subscription",
                  subject_id=subscription.id, ip=ip)
     session.delete(subscription)
     session.commit()
-    keys_of(session).destroy_data_key(key_id)
+    if key_id:
+        keys_of(session).destroy_data_key(key_id)
+
+
+def _own_key(session: Session, subscription: Subscription) -> str | None:
+    """The subscription's own data key; None while it is sealed under the service's key (not confirmed)."""
+    shared = keys_of(session).system_data_key(Subscription.__system_key__)
+    return subscription.data_key_id if subscription.data_key_id != shared else None
 
 
 def of_user(session: Session, user: User) -> Subscription | None:
@@ -157,7 +170,15 @@ def set_for_user(session: Session, user: User, faq_topic: bool, subprocessors_to
         latest = faq.latest_version(session)
         found.state, found.confirmed_at = CONFIRMED, utcnow()
         found.last_version_id = latest.id if latest else 0
+        if _own_key(session, found) is None:  # asked through the form, never confirmed: give it its own key
+            reseal(found, keys_of(session).create_data_key(provider_organisation(session, provider_name).id,
+                                                           purpose=KEY_PURPOSE))
     found.user_id, found.faq, found.subprocessors = user.id, faq_topic, subprocessors_topic
+    try:
+        session.flush()
+    except IntegrityError:  # a second click at the same moment made it: that one stands
+        session.rollback()
+        return
     audit.record(session, "subscription.updated", actor_id=user.id, actor_label=user.role,
                  subject_type="subscription", subject_id=found.id, ip=ip,
                  details={"faq": faq_topic, "subprocessors": subprocessors_topic})
@@ -165,26 +186,26 @@ def set_for_user(session: Session, user: User, faq_topic: bool, subprocessors_to
 
 
 def forget_person(session: Session, user: User) -> None:
-    """An erased person's subscription goes with them (an erasure hook)."""
-    for found in session.scalars(select(Subscription).where(Subscription.user_id == user.id)):
-        key_id = found.data_key_id
-        session.delete(found)
+    """An erased person's subscriptions go with them (an erasure hook, run before their row is scrubbed): the one
+    made from their account, and any made through the public form with their address."""
+    found = session.scalars(select(Subscription).where(or_(Subscription.user_id == user.id,
+                                                           Subscription.address_index == user.email_index)))
+    for subscription in list(found):
+        key_id = _own_key(session, subscription)
+        session.delete(subscription)
         session.flush()
-        keys_of(session).destroy_data_key(key_id)
+        if key_id:
+            keys_of(session).destroy_data_key(key_id)
 
 
 def purge_unconfirmed(session: Session, now: dt.datetime | None = None) -> int:
-    """Addresses never confirmed are kept a week, then forgotten."""
+    """Addresses never confirmed are kept a week, then forgotten (they are under the service's key: no key to
+    destroy, the row goes)."""
     moment = as_utc(now) if now else utcnow()
-    stale = list(session.scalars(select(Subscription).where(
-        Subscription.state == PENDING, Subscription.created_at < moment - dt.timedelta(days=CONFIRM_DAYS))))
-    keys = [s.data_key_id for s in stale]
-    for found in stale:
-        session.delete(found)
+    stale = session.execute(delete(Subscription).where(
+        Subscription.state == PENDING, Subscription.created_at < moment - dt.timedelta(days=CONFIRM_DAYS)))
     session.commit()
-    for key_id in keys:
-        keys_of(session).destroy_data_key(key_id)
-    return len(stale)
+    return stale.rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 # -- digests --------------------------------------------------------------------------------------------------

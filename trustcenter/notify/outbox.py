@@ -44,7 +44,7 @@ def queue_mail(session: Session, *, to: str, subject: str, text: str, html: str,
     """
     _check(to=to, subject=subject, text=text, html=html)
     for name, value in (headers or {}).items():
-        if name.lower() not in EXTRA_HEADERS or "\r" in value or "\n" in value:
+        if name.lower() not in EXTRA_HEADERS or len(value.splitlines()) > 1 or "\r" in value or "\n" in value:
             raise ValueError(f"queue_mail: header {name} is not allowed, or not a single line")
     now = utcnow()
     message = OutboxMessage(id=new_id(), message_id=message_id or new_message_id(), created_at=now, status=PENDING,
@@ -60,7 +60,8 @@ def _check(**values: str) -> None:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"queue_mail: {name} is required")
     for name in ("to", "subject"):
-        if "\r" in values[name] or "\n" in values[name]:
+        # Every line break Python's mail headers refuse, not only CR and LF (U+2028, NEL, VT, FF…).
+        if len(values[name].splitlines()) > 1 or "\r" in values[name] or "\n" in values[name]:
             raise ValueError(f"queue_mail: {name} must be a single line")
     if "@" not in values["to"] or "," in values["to"]:
         raise ValueError("queue_mail: to must be one e-mail address")
