@@ -26,7 +26,7 @@ from trustcenter.crypto import keys_of
 from trustcenter.db import new_id, utcnow
 from trustcenter.requests import attachments, clock, kinds
 from trustcenter.requests.models import (
-    OPEN_STATES,
+    OPEN_STATE_VALUES,
     Kind,
     RequestAttachment,
     RequestEvent,
@@ -309,7 +309,7 @@ def _open_duplicate(session: Session, requester_index: str, fingerprint: str, bu
     """An identical open request from the same person: flagged to staff, never merged."""
     query = select(RightsRequest.id).where(
         RightsRequest.requester_index == requester_index, RightsRequest.fingerprint == fingerprint,
-        RightsRequest.state.in_([s.value for s in OPEN_STATES]))
+        RightsRequest.state.in_(OPEN_STATE_VALUES))
     if but:
         query = query.where(RightsRequest.id != but)
     return session.scalar(query.order_by(RightsRequest.received_at).limit(1))
@@ -657,7 +657,7 @@ def queue_page(session: Session, viewer: Viewer, filters: QueueFilters, today: d
 def _filtered(query: Select[tuple[RightsRequest]], filters: QueueFilters,
               today: dt.date) -> Select[tuple[RightsRequest]]:
     if filters.state == "":
-        query = query.where(RightsRequest.state.in_([s.value for s in OPEN_STATES]))
+        query = query.where(RightsRequest.state.in_(OPEN_STATE_VALUES))
     elif filters.state != "all":
         query = query.where(RightsRequest.state == filters.state)
     if filters.kind:
@@ -700,7 +700,7 @@ def send_due_reminders(session: Session, send: Mailer, staff_inbox: str, today: 
     for days, flag in REMINDERS:
         column = getattr(RightsRequest, flag)
         due = session.scalars(select(RightsRequest).where(
-            RightsRequest.state.in_([s.value for s in OPEN_STATES]), RightsRequest.paused_since.is_(None),
+            RightsRequest.state.in_(OPEN_STATE_VALUES), RightsRequest.paused_since.is_(None),
             RightsRequest.due_on <= today + dt.timedelta(days=days), column.is_(False)).limit(100)).all()
         for request in due:
             claimed = session.execute(update(RightsRequest).where(RightsRequest.id == request.id, column.is_(False))
