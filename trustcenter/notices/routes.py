@@ -267,6 +267,9 @@ def register_filters(form: RegisterFilterForm) -> RegisterFilters:
 def register() -> Response:
     form = RegisterFilterForm(request.args)
     valid = form.validate()
+    for field in (form.since, form.until):
+        if field.errors:
+            field.raw_data = []  # a date input cannot show what is not a date; the error says what was wrong
     found = service.register(db.session(), register_filters(form)) if valid else []
     filters = {name: request.args[name] for name in ("since", "until", "severity") if request.args.get(name)}
     response = render("notices/register.html", block="register", form=form, incidents=found,
