@@ -322,6 +322,16 @@ def auth(client: FlaskClient) -> Auth:
 
 
 @pytest.fixture
+def sms_server():
+    """A local HTTP server answering like Twilio's Messages API; `sms_server.received` holds what it got."""
+    from tests.sms import SmsServer
+
+    server = SmsServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def smtp_server():
     """A real SMTP server on loopback; `smtp_server.mailbox.messages` holds what it accepted."""
     from tests.smtp import SmtpServer, free_port

@@ -20,13 +20,6 @@ PHONE = "+447700900123"
 
 
 @pytest.fixture
-def sms_server():
-    server = SmsServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app_config(app_config, smtp_server, sms_server):
     return {**app_config, "MAIL_TRANSPORT": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_server.port,
             "SMTP_STARTTLS": False, "MAIL_WORKER_THREAD": True, **sms_server.settings()}

@@ -10,20 +10,13 @@ from sqlalchemy import select
 
 from tests.conftest import run_worker_tasks
 from tests.notices.conftest import draft_notice, post_form, publish, record_incident, signed_in
-from tests.sms import ACCOUNT_SID, AUTH_TOKEN, FROM, SmsServer
+from tests.sms import ACCOUNT_SID, AUTH_TOKEN, FROM
 from tests.smtp import free_port
 from trustcenter.config import ConfigError, resolve
 from trustcenter.extensions import db
 from trustcenter.notices import service
 from trustcenter.notices.models import NoticeReceipt
 from trustcenter.notices.sms import SmsError, TwilioSender
-
-
-@pytest.fixture
-def sms_server():
-    server = SmsServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from trustcenter.notices.forms import (
     TopicsForm,
 )
 from trustcenter.notices.mail import compose, send_subscription_mail
-from trustcenter.notices.models import PUBLISHED, Incident, Notice, Phase, Severity, Status
+from trustcenter.notices.models import PUBLISHED, Incident, Notice, Phase, Severity, Status, SubprocessorChange
 from trustcenter.notices.service import Actor, Facts, NoticeError, RegisterFilters
 from trustcenter.notices.subscriptions import SubscriptionError
 from trustcenter.redirects import safe_next
@@ -423,6 +423,13 @@ def account_subscriptions() -> Response | str:
 
 # -- subprocessor changes ---------------------------------------------------------------------------------------
 
+def load_change(change_id: str) -> SubprocessorChange:
+    found = subprocessors.change_for(db.session(), current_user, change_id)
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.route("/staff/subprocessor-changes", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def subprocessor_changes() -> Response | str:
@@ -444,9 +451,7 @@ def subprocessor_changes() -> Response | str:
 @roles_required(*STAFF)
 def subprocessor_change(change_id: str) -> str:
     session = db.session()
-    found = subprocessors.change_for(session, current_user, change_id)
-    if found is None:
-        abort(404)
+    found = load_change(change_id)
     return render_template("notices/staff_change.html", change=found, is_open=subprocessors.is_open(found),
                            objections=subprocessors.objections(session, found))
 
@@ -465,9 +470,7 @@ def customer_changes() -> str:
 @roles_required(*CUSTOMERS)
 def object_to_change(change_id: str) -> Response:
     session = db.session()
-    found = subprocessors.change_for(session, current_user, change_id)
-    if found is None:
-        abort(404)
+    found = load_change(change_id)
     form = ObjectionForm()
     if form.validate_on_submit():
         attempt(lambda: subprocessors.object_to(session, current_user, request.remote_addr, found, form.reason.data),
