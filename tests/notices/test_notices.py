@@ -241,3 +241,14 @@ def test_nothing_of_a_notice_shows_before_the_second_factor(app, people):
     Auth(client).login(people["a_member"], follow=False)
     page = client.get("/account/login/verify").get_data(as_text=True)
     assert "Authentication code" in page and "Backups were exposed" not in page
+
+
+def test_the_recipients_list_puts_those_to_follow_up_first_and_stays_short(app, people, monkeypatch):
+    incident_id, notice_id = tenant_a_notice(app, people)
+    run_worker_tasks(app)
+    post_form(signed_in(app, people["a_admin"]), f"/account/notices/{notice_id}",
+              f"/account/notices/{notice_id}/acknowledge", {})
+    monkeypatch.setattr(service, "DELIVERY_SHOWN", 1)
+    page = signed_in(app, people["staff"]).get(f"/staff/incidents/{incident_id}/notices/{notice_id}").get_data(
+        as_text=True)
+    assert "The first 1 of 2" in page and people["a_member"].email in page and people["a_admin"].email not in page

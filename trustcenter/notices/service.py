@@ -537,6 +537,9 @@ def acknowledge(session: Session, user: User, notice: Notice, ip: str | None,
     session.commit()
 
 
+DELIVERY_SHOWN = 200  # people listed on the page; the counts cover everyone
+
+
 @dataclass(frozen=True)
 class Delivery:
     """Who a notice reached: everyone it is for, and each one's receipt (None: not reached yet)."""
@@ -553,6 +556,13 @@ class Delivery:
                 "read": sum(1 for r in receipts if r.read_at), "acknowledged": sum(
                     1 for r in receipts if r.acknowledged_at)}
 
+    @property
+    def shown(self) -> list[tuple[User, NoticeReceipt | None]]:
+        """Those to follow up first (not acknowledged), then the rest, up to DELIVERY_SHOWN."""
+        waiting = [pair for pair in self.people if pair[1] is None or pair[1].acknowledged_at is None]
+        done = [pair for pair in self.people if pair[1] is not None and pair[1].acknowledged_at is not None]
+        return (waiting + done)[:DELIVERY_SHOWN]
+
 
 def delivery(session: Session, incident: Incident, notice: Notice) -> Delivery:
     from trustcenter.notify.models import OutboxMessage
@@ -560,9 +570,8 @@ def delivery(session: Session, incident: Incident, notice: Notice) -> Delivery:
     receipts = {r.user_id: r for r in session.scalars(select(NoticeReceipt)
                                                        .where(NoticeReceipt.notice_id == notice.id))}
     people = list(session.scalars(_recipients(incident).order_by(User.org_id, User.id)))
-    mail_ids = [r.mail_id for r in receipts.values() if r.mail_id]
-    states = dict(session.execute(select(OutboxMessage.id, OutboxMessage.status)
-                                  .where(OutboxMessage.id.in_(mail_ids))).all()) if mail_ids else {}
+    states = dict(session.execute(select(OutboxMessage.id, OutboxMessage.status).join(
+        NoticeReceipt, NoticeReceipt.mail_id == OutboxMessage.id).where(NoticeReceipt.notice_id == notice.id)).all())
     return Delivery([(person, receipts.get(person.id)) for person in people], states)
 
 
