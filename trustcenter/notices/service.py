@@ -396,6 +396,7 @@ def fan_out(session: Session, worker_id: str, compose: Compose, batch: int = FAN
         mailed = exists().where(NoticeReceipt.notice_id == notice.id, NoticeReceipt.user_id == User.id,
                                 NoticeReceipt.mails > 0)
         people = list(session.scalars(_recipients(incident).where(~mailed).order_by(User.id).limit(batch)))
+        keys_of(session).data_aeads([person.data_key_id for person in people])  # one key-store query a batch
         moment = as_utc(now) if now else utcnow()
         # People who opened or acknowledged the notice before the fan-out reached them have a receipt already.
         existing = {r.user_id: r for r in session.scalars(select(NoticeReceipt).where(

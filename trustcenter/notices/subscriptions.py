@@ -237,6 +237,7 @@ def send_digests(session: Session, send: Mailer, batch: int = DIGEST_BATCH) -> i
     digests: dict[int, Digest] = {}
     mailed = 0
     due = list(session.scalars(select(Subscription).where(behind).order_by(Subscription.id).limit(batch)))
+    keys_of(session).data_aeads([s.data_key_id for s in due])  # one key-store query for the batch's addresses
     # A subscriber with an account who restricted processing, or objected to update mail, gets none (Art. 18, 21).
     people = {user.email_index: user for user in session.scalars(
         select(User).where(User.email_index.in_([s.address_index for s in due])))} if due else {}
