@@ -407,7 +407,7 @@ def fan_out(session: Session, worker_id: str, compose: Compose, batch: int = FAN
                 receipt = NoticeReceipt(notice_id=notice.id, user_id=person.id, org_id=person.org_id, mails=0)
                 session.add(receipt)
             mail = queue_mail(session, to=person.email, subject=subject, text=text, html=html,
-                              message_id=message_id_for(notice.id, person.id))
+                              message_id=message_id_for(notice.id, person.id), flush=False)  # written per batch
             receipt.mailed_at, receipt.mail_id, receipt.mails = moment, mail.id, 1
             if texting and person.phone:
                 receipt.sms_state, receipt.sms_next_at = SMS_PENDING, moment

@@ -36,11 +36,13 @@ JITTER = 0.1  # up to +10 %, so a burst of failures does not retry in lockstep
 
 
 def queue_mail(session: Session, *, to: str, subject: str, text: str, html: str,
-               message_id: str | None = None, headers: dict[str, str] | None = None) -> OutboxMessage:
+               message_id: str | None = None, headers: dict[str, str] | None = None,
+               flush: bool = True) -> OutboxMessage:
     """Add a mail to the outbox in the caller's transaction (flushed, never committed).
 
     `message_id` names the mail for good (unique in the outbox): a caller that may queue the same mail
     twice, such as a fan-out retried after a crash, passes one made from what the mail is about.
+    `flush=False` leaves the INSERT to the caller's next flush, so a batch of mails is written together.
     """
     _check(to=to, subject=subject, text=text, html=html)
     for name, value in (headers or {}).items():
@@ -51,7 +53,8 @@ def queue_mail(session: Session, *, to: str, subject: str, text: str, html: str,
                             attempts=0, next_attempt_at=now, recipient=to.strip(), subject=subject,
                             text_body=text, html_body=html, headers=headers or None)
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 
