@@ -1,4 +1,5 @@
-"""Partial indexes for the staff queue: open requests in due order, and those nobody has taken yet.
+"""Partial indexes for the staff queue: open requests in due order, those nobody has taken yet, and requests
+nobody was assigned in any state.
 
 Revision ID: 0013
 Revises: 0012
@@ -23,8 +24,11 @@ def upgrade() -> None:
                     postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN))
     op.create_index("ix_rights_requests_open_unassigned_due", "rights_requests", ["due_on", "id"],
                     postgresql_where=sa.text(UNASSIGNED), sqlite_where=sa.text(UNASSIGNED))
+    op.create_index("ix_rights_requests_unassigned_due", "rights_requests", ["due_on", "id"],
+                    postgresql_where=sa.text("assignee_id IS NULL"), sqlite_where=sa.text("assignee_id IS NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_rights_requests_unassigned_due", table_name="rights_requests")
     op.drop_index("ix_rights_requests_open_unassigned_due", table_name="rights_requests")
     op.drop_index("ix_rights_requests_open_due", table_name="rights_requests")
