@@ -25,8 +25,8 @@ from trustcenter.notices import service
 from trustcenter.notices.models import Notice, NoticeReceipt, Phase, Severity
 from trustcenter.notify.models import OutboxMessage
 
-PEOPLE = 240
-BATCH = 20
+PEOPLE = 120
+BATCH = 10
 
 
 @pytest.fixture
