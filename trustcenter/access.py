@@ -39,8 +39,6 @@ def needs_second_factor(user: Any) -> bool:
     return (user.totp_enabled or user.mfa_required) and not session.get(MFA_SESSION_KEY)
 
 
-_needs_second_factor = needs_second_factor
-
 
 def roles_required(*roles: Role) -> Callable[[F], F]:
     """Signed in, past the second factor, and holding one of `roles` (any role when empty)."""
@@ -51,7 +49,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
-            if _needs_second_factor(current_user):
+            if needs_second_factor(current_user):
                 endpoint = "accounts.mfa_setup" if not current_user.totp_enabled else "accounts.login_verify"
                 return redirect(url_for(endpoint))
             if allowed and current_user.role_enum not in allowed:

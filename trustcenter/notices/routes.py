@@ -315,11 +315,10 @@ def inbox() -> str:
 def show(notice_id: str) -> str:
     session = db.session()
     notice = load_customer_notice(notice_id)
-    service.mark_read(session, current_user, notice)
+    receipt = service.mark_read(session, current_user, notice)
     incident = session.get(Incident, notice.incident_id)
-    acknowledged = any(r is not None and r.acknowledged_at for n, r in service.inbox(session, current_user)
-                       if n.id == notice.id)
-    return render_template("notices/show.html", notice=notice, incident=incident, acknowledged=acknowledged,
+    return render_template("notices/show.html", notice=notice, incident=incident,
+                           acknowledged=receipt.acknowledged_at is not None,
                            confirm=ConfirmForm())
 
 
@@ -441,7 +440,7 @@ def subprocessor_changes() -> Response | str:
                    "Announced: customers see it in their account and may object until the window closes."):
             return redirect(url_for("notices.subprocessor_changes"), code=303)
     found = subprocessors.changes(session)
-    counts = {change.id: len(subprocessors.objections(session, change)) for change in found}
+    counts = subprocessors.objection_counts(session)
     status = 422 if request.method == "POST" else 200
     return render_template("notices/staff_changes.html", form=form, changes=found, counts=counts,
                            is_open=subprocessors.is_open), status
@@ -461,7 +460,7 @@ def subprocessor_change(change_id: str) -> str:
 def customer_changes() -> str:
     session = db.session()
     found = subprocessors.changes(session)
-    objected = {change.id: subprocessors.objection_of(session, change, current_user.org_id) for change in found}
+    objected = subprocessors.objections_of_org(session, current_user.org_id)
     return render_template("notices/customer_changes.html", changes=found, objected=objected,
                            is_open=subprocessors.is_open, form=ObjectionForm())
 

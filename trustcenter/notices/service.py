@@ -519,11 +519,13 @@ def _receipt(session: Session, user: User, notice: Notice) -> NoticeReceipt:
                                                            NoticeReceipt.user_id == user.id)).one()
 
 
-def mark_read(session: Session, user: User, notice: Notice, now: dt.datetime | None = None) -> None:
+def mark_read(session: Session, user: User, notice: Notice, now: dt.datetime | None = None) -> NoticeReceipt:
+    """Record that the user opened the notice; returns their receipt."""
     receipt = _receipt(session, user, notice)
     if receipt.read_at is None:
         receipt.read_at = as_utc(now) if now else utcnow()
         session.commit()
+    return receipt
 
 
 def acknowledge(session: Session, user: User, notice: Notice, ip: str | None,

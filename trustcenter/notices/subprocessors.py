@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -88,6 +88,16 @@ def object_to(session: Session, user: User, ip: str | None, change: Subprocessor
                  subject_type="subprocessor_change", subject_id=change.id, org_id=user.org_id, ip=ip)
     session.commit()
     return found
+
+
+def objections_of_org(session: Session, org_id: str) -> dict[str, Objection]:
+    """The organisation's objections, by the change they object to: one query for the whole list."""
+    return {o.change_id: o for o in session.scalars(select(Objection).where(Objection.org_id == org_id))}
+
+
+def objection_counts(session: Session) -> dict[str, int]:
+    """How many organisations objected to each change, by change."""
+    return dict(session.execute(select(Objection.change_id, func.count()).group_by(Objection.change_id)).all())
 
 
 def objections(session: Session, change: SubprocessorChange) -> list[tuple[Objection, Organisation]]:
