@@ -46,6 +46,9 @@ prerequisites:
 		|| missing="$$missing\n  Chromium for the browser tests (apt-get install chromium)"; \
 	$(PYTHON) -c 'import ctypes.util, sys; sys.exit(not ctypes.util.find_library("pango-1.0"))' 2>/dev/null \
 		|| missing="$$missing\n  Pango for PDF output (apt-get install libpango-1.0-0 libpangoft2-1.0-0)"; \
+	$(PYTHON) -c 'import ctypes.util, sys; sys.exit(not ctypes.util.find_library("harfbuzz-subset"))' 2>/dev/null \
+		|| missing="$$missing\n  HarfBuzz subsetting for PDF/A output (apt-get install libharfbuzz-subset0)"; \
+	command -v qpdf >/dev/null || missing="$$missing\n  qpdf to check signed PDFs (apt-get install qpdf)"; \
 	if [ -n "$$missing" ]; then printf "make test needs:$$missing\n" >&2; exit 1; fi
 
 test-fast: install assets

@@ -21,7 +21,9 @@ BIN = Path(sys.executable).parent
 
 
 def production_env(databases, tmp_path: Path, smtp_port: int) -> dict[str, str]:
-    keys = subprocess.run([BIN / "trustcenter", "keys", "generate"], capture_output=True, text=True, check=True,
+    signing_dir = str(tmp_path / "instance" / "keys")  # the document-signing CA and certificate go here
+    keys = subprocess.run([BIN / "trustcenter", "keys", "generate", "--signing-dir", signing_dir],
+                          capture_output=True, text=True, check=True,
                           env={**os.environ, "TRUSTCENTER_INSTANCE_PATH": str(tmp_path / "dev")}).stdout
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRUSTCENTER_", "FLASK_"))}
     env.update(line.split("=", 1) for line in keys.split())

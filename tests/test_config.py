@@ -75,11 +75,16 @@ def test_production_reads_secret_from_instance_file(tmp_path):
 def production_keys(monkeypatch):
     import secrets
 
+    from trustcenter.crypto.certificates import issue_signing_identity
     from trustcenter.crypto.keys import encode_key, new_master_key_entry
 
     monkeypatch.setenv("TRUSTCENTER_MASTER_KEY", new_master_key_entry())
     monkeypatch.setenv("TRUSTCENTER_BLIND_INDEX_KEY", encode_key(secrets.token_bytes(32)))
     monkeypatch.setenv("TRUSTCENTER_AUDIT_SIGNING_KEY", encode_key(secrets.token_bytes(32)))
+    signing = issue_signing_identity("Test Ltd")
+    monkeypatch.setenv("TRUSTCENTER_SIGNING_KEY", signing.signing_key.decode())
+    monkeypatch.setenv("TRUSTCENTER_SIGNING_CERT", signing.signing_certificate.decode())
+    monkeypatch.setenv("TRUSTCENTER_SIGNING_CA", signing.ca_certificate.decode())
 
 
 def test_production_sets_secure_session_cookie(tmp_path, production_keys):

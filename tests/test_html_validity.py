@@ -24,7 +24,7 @@ SIGNED_IN = {"a_admin": ["/account/", "/account/profile", "/account/security", "
                        "/staff/incidents/new", "/staff/incidents/{incident}", "/staff/incidents/{incident}/edit",
                        "/staff/incidents/{incident}/notices/{notice}", "/staff/incidents/register",
                        "/staff/incidents/register?since=bogus", "/staff/subprocessor-changes",
-                       "/staff/subprocessor-changes/{change}"]}
+                       "/staff/subprocessor-changes/{change}", "/staff/evidence", "/staff/evidence?ran=1"]}
 
 
 def check(pages: dict[str, str], folder: Path) -> str:

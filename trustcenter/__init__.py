@@ -33,6 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         raise settings.ConfigError("Debug mode is on (FLASK_DEBUG or --debug); production must run without it.")
 
     _init_crypto(app)
+    from trustcenter.attestations import init_attestations
+
+    init_attestations(app)
     _init_extensions(app)
     _init_content(app)
     from trustcenter import notify
@@ -50,6 +53,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from trustcenter.notices.tasks import init_tasks as init_notice_tasks
 
     init_notice_tasks(app)
+    from trustcenter.evidence.tasks import init_tasks as init_evidence_tasks
+
+    init_evidence_tasks(app)
     _register_blueprints(app)
 
     from trustcenter import cli, errors, headers, links, templating
@@ -158,7 +164,9 @@ def _register_blueprints(app: Flask) -> None:
     from trustcenter.faq.routes import bp as faq_bp
     from trustcenter.public.routes import bp as public_bp
     from trustcenter.exports.routes import bp as exports_bp
+    from trustcenter.attestations.routes import bp as attestations_bp
     from trustcenter.notices.routes import bp as notices_bp
+    from trustcenter.evidence.routes import bp as evidence_bp
     from trustcenter.requests.routes import bp as requests_bp
     from trustcenter.requests.routes import staff_bp as staff_requests_bp
     from trustcenter.staff.routes import bp as staff_bp
@@ -170,5 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(requests_bp)
     app.register_blueprint(staff_requests_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(attestations_bp)
     app.register_blueprint(notices_bp)
+    app.register_blueprint(evidence_bp)
     app.before_request(enforce_declared_access)

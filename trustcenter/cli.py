@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -151,7 +152,6 @@ def content_publish(note: str) -> None:
 @with_appcontext
 def demo() -> None:
     """Load synthetic demo data; running it again changes nothing."""
-    from pathlib import Path
 
     from trustcenter import demo as demo_data
     from trustcenter.demo_accounts import load_accounts
@@ -182,10 +182,15 @@ def keys_group() -> None:
 
 
 @keys_group.command("generate")
-def keys_generate() -> None:
-    """Print a fresh set of production keys to put in the environment or instance/keys/."""
+@click.option("--signing-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the document-signing CA and certificate (default: instance/keys).")
+@click.option("--organisation", default=None, help="The name the certificates carry (default: the content's company).")
+def keys_generate(signing_dir: Path | None, organisation: str | None) -> None:
+    """Print a fresh set of production keys, and write a new document-signing CA and certificate."""
     import secrets
 
+    from trustcenter.crypto.certificates import CA_KEY_FILE, issue_signing_identity, write_identity
+    from trustcenter.crypto.errors import KeyConfigurationError
     from trustcenter.crypto.keys import (
         AUDIT_ENV,
         INDEX_ENV,
@@ -194,9 +199,39 @@ def keys_generate() -> None:
         new_master_key_entry,
     )
 
+    folder = signing_dir or _instance_path() / "keys"
+    try:
+        written = write_identity(folder, issue_signing_identity(organisation or _company_name()))
+    except KeyConfigurationError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"{MASTER_ENV}={new_master_key_entry()}")
     click.echo(f"{INDEX_ENV}={encode_key(secrets.token_bytes(32))}")
     click.echo(f"{AUDIT_ENV}={encode_key(secrets.token_bytes(32))}")
+    click.echo(f"# Document-signing CA and certificate written to {folder}:", err=True)
+    for path in written:
+        click.echo(f"#   {path.name}", err=True)
+    click.echo(f"# Move {CA_KEY_FILE} somewhere offline: it is needed only to issue the next signing certificate.",
+               err=True)
+
+
+def _instance_path() -> Path:
+    from trustcenter import PROJECT_ROOT
+
+    return Path(os.environ.get("TRUSTCENTER_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+
+
+def _company_name() -> str:
+    """The content's company, read without building an application (production keys may not exist yet)."""
+    import os
+
+    from trustcenter import PROJECT_ROOT
+    from trustcenter.faq.content import ContentError, parse_site
+
+    folder = Path(os.environ.get("TRUSTCENTER_CONTENT_DIR") or PROJECT_ROOT / "content")
+    try:
+        return parse_site(folder / "site.toml").company
+    except (ContentError, OSError):
+        return "trustcenter"
 
 
 @keys_group.command("rotate-master")

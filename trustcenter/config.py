@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KEY_CACHE_SECONDS", 60.0, float),
     Setting("BACKUP_DIR", None),
     Setting("BACKUP_RETENTION_DAYS", 35, int),
+    # The last audit head shipped off the database host (`trustcenter audit head`), for the evidence checks.
+    Setting("AUDIT_WITNESS_FILE", None),
     Setting("CONTENT_DIR", None),
     Setting("SITE_URL", None),
     Setting("TRUST_PROXY", False, bool),

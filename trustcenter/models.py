@@ -9,5 +9,7 @@ from trustcenter.notify import models as notify_models  # noqa: F401
 from trustcenter.requests import models as requests_models  # noqa: F401
 from trustcenter.exports import models as exports_models  # noqa: F401
 from trustcenter.notices import models as notices_models  # noqa: F401
+from trustcenter.attestations import models as attestations_models  # noqa: F401
+from trustcenter.evidence import models as evidence_models  # noqa: F401
 
 metadata = Base.metadata

@@ -5,7 +5,9 @@ session they are rendered once per content version; later requests are
 answered by `PublicPageCache`, a WSGI middleware, with the exact status,
 headers (security headers included) and body Flask produced the first time.
 `If-None-Match` gets a 304. Signed-in visitors always reach Flask (their
-header differs), and nothing here touches the session or the database.
+header differs), and nothing here touches the session. Other parts of the
+app may add to the key (`KEY_PARTS`): the evidence results shown beside FAQ
+answers do, with one query every 15 seconds per process at most.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ MAX_ENTRIES = 512
 CACHEABLE_HEADER = "X-Trustcenter-Cacheable"
 # Request headers that select a different rendering of the same URL (see htmx.render).
 VARYING_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_REQUEST", "HTTP_HOST")
+# `app.extensions[KEY_PARTS]`: callables whose values join the key (e.g. evidence/version.py).
+KEY_PARTS = "page_cache_key_parts"
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class PublicPageCache:
             environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("wsgi.url_scheme"),
             *(environ.get(name) for name in VARYING_HEADERS),
             self.app.extensions["content"].current().version,
+            *(part() for part in self.app.extensions.get(KEY_PARTS, ())),
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -17,7 +17,7 @@ CUSTOMER_PAGES = ["/account/", "/account/profile", "/account/security", "/accoun
                   "/account/subscriptions", "/account/subprocessor-changes", "/account/team"]
 WIDTHS = [(1280, 800), (390, 844)]
 STAFF_PAGES = ["/staff/requests", "/staff/customers", "/staff/customers/{org}", "/staff/audit", "/staff/incidents",
-               "/staff/incidents/new", "/staff/incidents/register", "/staff/subprocessor-changes"]
+               "/staff/incidents/new", "/staff/incidents/register", "/staff/subprocessor-changes", "/staff/evidence"]
 
 
 def sign_in(page: Page, live_server: str, person) -> None:

@@ -34,8 +34,9 @@ def tenant_b_request(app: Flask, people) -> str:
             [attachment] = session.scalars(select(RequestAttachment)).all()
             export = export_service.request_export(session, export_service.Actor(member), "person")
             incident_id, notice_id, change_id = tenant_b_notice(session, people)
+            attestation_id = tenant_b_attestation(app, session, people)
             app.extensions["test_b_request"] = (filed.id, attachment.id, export.id, incident_id, notice_id,
-                                                change_id)
+                                                change_id, attestation_id)
             db.session.remove()
         run_worker_tasks(app)  # builds B's export
     return app.extensions["test_b_request"]
@@ -62,6 +63,15 @@ def tenant_b_notice(session, people) -> tuple[str, str, str]:
     return incident.id, notice.id, change.id
 
 
+def tenant_b_attestation(app: Flask, session, people) -> str:
+    """Tenant B's posture attestation, signed and stored as a download makes it."""
+    from trustcenter.accounts.models import Organisation
+    from trustcenter.attestations.issuing import posture_for
+
+    with app.test_request_context():
+        return posture_for(session, session.get(Organisation, people["b_admin"].org_id), None).id
+
+
 def concrete_urls(app: Flask, method: str, people=None) -> list[str]:
     """Every route with its arguments filled in; object ids point at tenant B's objects."""
     arguments = dict(ARGUMENTS, org_id=people["b_admin"].org_id if people else "0" * 36,
@@ -71,13 +81,23 @@ def concrete_urls(app: Flask, method: str, people=None) -> list[str]:
                      export_id=tenant_b_request(app, people)[2] if people else "0" * 36,
                      incident_id=tenant_b_request(app, people)[3] if people else "0" * 36,
                      notice_id=tenant_b_request(app, people)[4] if people else "0" * 36,
-                     change_id=tenant_b_request(app, people)[5] if people else "0" * 36)
+                     change_id=tenant_b_request(app, people)[5] if people else "0" * 36,
+                     attestation_id=tenant_b_request(app, people)[6] if people else "0" * 36)
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or method not in (rule.methods or ()):
             continue
         urls.append(rule.build({name: arguments[name] for name in rule.arguments}, append_unknown=False)[1])
     return sorted(set(urls))
+
+
+def readable_body(response) -> str:
+    """The text a visitor can read: a PDF's extracted text, any other body as it is."""
+    if response.mimetype != "application/pdf":
+        return response.get_data(as_text=True)
+    from tests.attestations.conftest import text_of
+
+    return text_of(response.data)
 
 
 def tenant_b_values(people) -> list[str]:
@@ -113,11 +133,11 @@ def test_no_page_reveals_another_tenant(app, auth, client, people, who):
         response = client.get(url)
         assert response.status_code < 500, url
         if provider and url.startswith(("/staff/customers", "/staff/people", "/staff/requests", "/staff/audit",
-                                       "/staff/incidents", "/staff/subprocessor-changes")):
+                                       "/staff/incidents", "/staff/subprocessor-changes", "/staff/attestations")):
             continue  # staff may see customers' data there (the audit log names people too); each view is audited
         if url.startswith("/staff/customers/"):
             assert response.status_code in (302, 303, 404), f"{url} as {who}"
-        body = response.get_data(as_text=True)
+        body = readable_body(response)
         # An id the visitor put in the URL may come back (e.g. in a sign-in link's `next`).
         leaked = [value for value in forbidden if value in body and value not in url]
         assert leaked == [], f"{url} as {who} shows {leaked}"

@@ -88,6 +88,8 @@ class Site:
     legal_role: str = "processor"
     security_contact: str = ""
     site_url: str = ""
+    dpo_name: str = ""
+    logo: str = ""  # an SVG or PNG file in the content folder, for signed documents
     facts: tuple[Fact, ...] = ()
     subprocessors: tuple[Subprocessor, ...] = ()
 
@@ -117,7 +119,7 @@ class Content:
 
 def content_files(root: Path) -> list[Path]:
     """Every file that makes up a content version, in a stable order."""
-    files = [p for p in root.rglob("*") if p.is_file() and p.suffix in {".md", ".toml"}]
+    files = [p for p in root.rglob("*") if p.is_file() and p.suffix in {".md", ".toml", ".svg", ".png"}]
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 

@@ -1,0 +1,171 @@
+"""Signed documents: customers' at /account/attestations, the DPO's at /staff/attestations, /verify for anyone.
+
+Customers reach only their own organisation's documents (`load_for_customer`),
+certificates only for requests the requests guard lets them see; every
+download is audited and answered `private, no-store`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from trustcenter.access import public, roles_required
+from trustcenter.accounts.roles import CUSTOMER_ROLES, Role
+from trustcenter.accounts.throttle import limited, parse, source_address
+from trustcenter.attestations import kinds, service, signing_identity
+from trustcenter.attestations.forms import RegisterForm, VerifyForm
+from trustcenter.attestations.issuing import issuer, posture_for
+from trustcenter.attestations.models import Attestation, Kind
+from trustcenter.extensions import db
+from trustcenter.htmx import render
+from trustcenter.request_guard import accepts_uploads
+from trustcenter.requests import service as requests_service
+from trustcenter.requests.models import State
+
+bp = Blueprint("attestations", __name__, template_folder="templates")
+CUSTOMERS = tuple(sorted(CUSTOMER_ROLES))
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+def _download(attestation: Attestation) -> Response:
+    session = db.session()
+    service.record_download(session, attestation, current_user.id, current_user.role, request.remote_addr)
+    data = attestation.pdf or b""
+    session.commit()
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{attestation.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# -- customers ----------------------------------------------------------------------------------------------
+
+@bp.get("/account/attestations")
+@roles_required(*CUSTOMERS)
+def customer_index() -> Response:
+    session = db.session()
+    completed = [r for r in requests_service.requests_of(session, current_user) if r.state_enum is State.COMPLETED]
+    return render("attestations/customer.html", completed=completed,
+                  issued=service.issued_to(session, current_user.org_id))
+
+
+@bp.get("/account/attestations/posture.pdf")
+@roles_required(*CUSTOMERS)
+def customer_posture() -> Response:
+    attestation = posture_for(db.session(), current_user.org, current_user.id)
+    return _download(attestation)
+
+
+@bp.get("/account/attestations/requests/<request_id>.pdf")
+@roles_required(*CUSTOMERS)
+def customer_certificate(request_id: str) -> Response:
+    found = requests_service.request_for(db.session(), current_user, request_id)
+    if found is None or found.state_enum is not State.COMPLETED:
+        abort(404)
+    return _download(_certificate(found))
+
+
+@bp.get("/account/attestations/<attestation_id>.pdf")
+@roles_required(*CUSTOMERS)
+def customer_download(attestation_id: str) -> Response:
+    found = db.session().get(Attestation, attestation_id[:36])
+    # Only this organisation's posture attestations and certificates of requests this person may see.
+    if found is None or found.org_id != current_user.org_id:
+        abort(404)
+    if found.request_id and requests_service.request_for(db.session(), current_user, found.request_id) is None:
+        abort(404)
+    return _download(found)
+
+
+def _certificate(found):  # noqa: ANN001, ANN202 - a RightsRequest
+    from trustcenter.accounts.models import Organisation
+
+    session = db.session()
+    org = session.get(Organisation, found.org_id)
+    attestation = service.issue(session, issuer(), kinds.certificate(found, org), current_user.id)
+    session.commit()
+    return attestation
+
+
+# -- the DPO ------------------------------------------------------------------------------------------------
+
+@bp.route("/staff/attestations", methods=["GET", "POST"])
+@roles_required(Role.DPO)
+def staff_index() -> Response | tuple[Response, int]:
+    session = db.session()
+    form = RegisterForm()
+    if form.validate_on_submit():
+        make = kinds.request_register if form.kind.data == Kind.REQUEST_REGISTER.value else kinds.breach_register
+        try:
+            draft = make(session, form.start.data, form.end.data, dt.date.today())
+        except kinds.PeriodError as error:
+            form.end.errors.append(str(error))
+        else:
+            attestation = service.issue(session, issuer(), draft, current_user.id)
+            session.commit()
+            flash(f"{attestation.title} for {form.start.data:%d %B %Y} to {form.end.data:%d %B %Y} is ready.",
+                  "success")
+            return redirect(url_for("attestations.staff_index", ready=attestation.id), code=303)
+    status = 422 if request.method == "POST" else 200
+    ready = session.get(Attestation, request.args.get("ready", "")[:36]) if request.args.get("ready") else None
+    completed = kinds.recently_completed(session)
+    return render("attestations/staff.html", block="register_form", form=form, ready=ready,
+                  issued=service.recent(session), completed=completed), status
+
+
+@bp.get("/staff/attestations/posture.pdf")
+@roles_required(Role.DPO)
+def staff_posture() -> Response:
+    return _download(posture_for(db.session(), None, current_user.id))
+
+
+@bp.get("/staff/attestations/requests/<request_id>.pdf")
+@roles_required(Role.DPO)
+def staff_certificate(request_id: str) -> Response:
+    found = requests_service.request_for(db.session(), current_user, request_id)
+    if found is None or found.state_enum is not State.COMPLETED:
+        abort(404)
+    return _download(_certificate(found))
+
+
+@bp.get("/staff/attestations/<attestation_id>.pdf")
+@roles_required(Role.DPO)
+def staff_download(attestation_id: str) -> Response:
+    found = db.session().get(Attestation, attestation_id[:36])
+    if found is None:
+        abort(404)
+    return _download(found)
+
+
+# -- anyone ---------------------------------------------------------------------------------------------------
+
+@bp.route("/verify", methods=["GET", "POST"])
+@public
+@accepts_uploads(MAX_UPLOAD, lambda: True)
+@limited([("address", parse("30 per 10 minutes"), source_address)])
+def verify() -> Response | tuple[Response, int]:
+    """Check an uploaded PDF, or a verification code (GET ?code=, as the QR code links)."""
+    session = db.session()
+    form = VerifyForm()
+    verdict = None
+    if request.method == "POST":
+        if form.validate_on_submit():
+            verdict = service.verify_file(session, form.document.data.read(MAX_UPLOAD + 1),
+                                          signing_identity(current_app))
+    elif request.args.get("code"):
+        verdict = service.verify_code(session, request.args["code"][:40])
+    status = 422 if request.method == "POST" and verdict is None else 200
+    return render("attestations/verify.html", block="verdict_region", form=form, verdict=verdict,
+                  code=request.args.get("code", "")[:40]), status
+
+
+@bp.get("/.well-known/trustcenter-ca.pem")
+@public
+def ca_certificate() -> Response:
+    response = Response(signing_identity(current_app).ca_pem, mimetype="application/x-pem-file")
+    response.headers["Content-Disposition"] = 'inline; filename="trustcenter-ca.pem"'
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -1,0 +1,1 @@
+"""Live evidence: checks the software runs against itself, behind the FAQ's claims."""
