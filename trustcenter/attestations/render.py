@@ -112,11 +112,16 @@ class RenderedPdf:
     pages: int
 
 
+def render_html(template: str, letterhead: Letterhead, **context: Any) -> str:
+    """The document's HTML, before WeasyPrint lays it out."""
+    return _ENVIRONMENT.get_template(template).render(letterhead=letterhead, **context)
+
+
 def render_pdf(template: str, letterhead: Letterhead, **context: Any) -> RenderedPdf:
     """Render `template` with the letterhead to tagged PDF/A-3b bytes."""
     from weasyprint import HTML
 
-    html = _ENVIRONMENT.get_template(template).render(letterhead=letterhead, **context)
+    html = render_html(template, letterhead, **context)
     document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=locked_fetcher()).render()
     output = io.BytesIO()
     document.write_pdf(output, pdf_variant="pdf/a-3b", pdf_tags=True,

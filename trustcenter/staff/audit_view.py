@@ -13,6 +13,8 @@ from trustcenter.audit.models import AuditEntry
 from trustcenter.requests.models import reference_of
 
 ACTIONS = {
+    "attestation.downloaded": "Signed document downloaded",
+    "attestation.issued": "Signed document issued",
     "audit.verified": "Audit log verified",
     "audit.viewed": "Audit log viewed",
     "backup.created": "Backup created",
@@ -20,6 +22,7 @@ ACTIONS = {
     "backup.pruned": "Old backups deleted",
     "backup.restore_refused": "Backup restore refused",
     "backup.restored": "Backup restored",
+    "evidence.checked": "Evidence checks run",
     "identity.confirmed": "Identity confirmed",
     "identity.not_confirmed": "Identity not confirmed",
     "invitation.accepted": "Invitation accepted",
