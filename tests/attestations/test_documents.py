@@ -56,23 +56,47 @@ def test_posture_attestation_states_the_faq_the_evidence_and_how_to_verify(app, 
         assert stored.pages == len(reader.pages) and stored.org_id == people["a_member"].org_id
 
 
-def test_every_pdf_is_tagged_pdfa_3b_and_passes_qpdf(app, people, tmp_path):
-    pdf = pdf_download(signed_in(app, people["a_admin"]).get("/account/attestations/posture.pdf"))
-    reader = PdfReader(io.BytesIO(pdf))
-    root = reader.trailer["/Root"]
-    assert bool(root["/MarkInfo"]["/Marked"]) and "/StructTreeRoot" in root  # tagged
-    assert root["/Lang"]
-    xmp = reader.xmp_metadata
-    assert xmp is not None
-    raw = root["/Metadata"].get_object().get_data()
-    # Serialised as elements by WeasyPrint, as attributes once pyHanko has updated the metadata for the signature.
-    assert re.search(rb'pdfaid:part(>|=")3', raw) and re.search(rb'pdfaid:conformance(>|=")B', raw)
-    assert "/OutputIntents" in root
-    path = tmp_path / "posture.pdf"
-    path.write_bytes(pdf)
-    checked = qpdf_check(path)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "No syntax or stream encoding errors" in checked.stdout
+def every_kind(app, people) -> dict[str, bytes]:
+    """One PDF of each kind, downloaded as their readers download them."""
+    import datetime as dt
+
+    from tests.attestations.conftest import completed_request
+    from tests.conftest import csrf_token_from
+
+    request_id = completed_request(app, people["a_member"])
+    dpo = signed_in(app, people["dpo"])
+    pdfs = {"posture": pdf_download(signed_in(app, people["a_admin"]).get("/account/attestations/posture.pdf")),
+            "company posture": pdf_download(dpo.get("/staff/attestations/posture.pdf")),
+            "certificate": pdf_download(signed_in(app, people["a_member"]).get(
+                f"/account/attestations/requests/{request_id}.pdf"))}
+    today = dt.date.today()
+    for kind in ("request_register", "breach_register"):
+        page = dpo.get("/staff/attestations").get_data(as_text=True)
+        done = dpo.post("/staff/attestations", data={"csrf_token": csrf_token_from(page), "kind": kind,
+                                                     "start": f"{today.year}-01-01", "end": today.isoformat()})
+        attestation_id = re.search(r"/staff/attestations/([0-9a-f-]{36})\.pdf",
+                                   dpo.get(done.location).get_data(as_text=True)).group(1)
+        pdfs[kind] = pdf_download(dpo.get(f"/staff/attestations/{attestation_id}.pdf"))
+    return pdfs
+
+
+def test_every_kind_is_tagged_pdfa_3b_signed_and_passes_qpdf(app, people, tmp_path):
+    for kind, pdf in every_kind(app, people).items():
+        reader = PdfReader(io.BytesIO(pdf))
+        root = reader.trailer["/Root"]
+        assert bool(root["/MarkInfo"]["/Marked"]) and "/StructTreeRoot" in root, kind  # tagged
+        assert root["/Lang"] and "/OutputIntents" in root, kind
+        raw = root["/Metadata"].get_object().get_data()
+        # Serialised as elements by WeasyPrint, as attributes once pyHanko has updated the metadata for the signature.
+        assert re.search(rb'pdfaid:part(>|=")3', raw) and re.search(rb'pdfaid:conformance(>|=")B', raw), kind
+        text = text_of(pdf)
+        assert "Cloud Stem" in text and "Page 1 of" in text and code_of(pdf), kind
+        path = tmp_path / f"{kind}.pdf"
+        path.write_bytes(pdf)
+        checked = qpdf_check(path)
+        assert checked.returncode == 0 and "No syntax or stream encoding errors" in checked.stdout, (kind, checked)
+        status = pyhanko_status(app, pdf)
+        assert status.bottom_line and status.intact and status.trusted, kind
 
 
 def test_the_signature_validates_and_one_changed_byte_breaks_it(app, people, client):
