@@ -12,6 +12,7 @@ from tests.requests.test_attachments import PDF, upload
 from tests.requests.conftest import file_request, load, outbox, post_form, request_id_from
 from trustcenter.exports.service import export_for_request
 from trustcenter.extensions import db
+from trustcenter.registry import WORKER_TASKS, registry
 
 
 def test_staff_answer_an_access_request_with_the_requesters_export(app, people):
@@ -66,9 +67,13 @@ def test_an_export_holds_the_thread_as_the_requester_saw_it_and_only_the_files_n
     def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001 (event signature)
         statements.append(statement)
 
+    # The export's own work only: the worker's other tasks (the evidence checks' scan of every sealed column)
+    # read other tables for their own reasons.
+    [build] = [task for name, task in registry(app, WORKER_TASKS).items() if name == "exports"]
     event.listen(engine, "before_cursor_execute", record)
     try:
-        run_worker_tasks(app)
+        while build():
+            pass
     finally:
         event.remove(engine, "before_cursor_execute", record)
     data = json.loads(checked_files(download(customer, export_id))["data.json"])
