@@ -200,13 +200,14 @@ def keys_generate(signing_dir: Path | None, organisation: str | None) -> None:
     )
 
     folder = signing_dir or _instance_path() / "keys"
-    try:
-        written = write_identity(folder, issue_signing_identity(organisation or _company_name()))
-    except KeyConfigurationError as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"{MASTER_ENV}={new_master_key_entry()}")
     click.echo(f"{INDEX_ENV}={encode_key(secrets.token_bytes(32))}")
     click.echo(f"{AUDIT_ENV}={encode_key(secrets.token_bytes(32))}")
+    try:
+        written = write_identity(folder, issue_signing_identity(organisation or _company_name()))
+    except KeyConfigurationError as error:
+        click.echo(f"# Kept the document-signing identity already there: {error}", err=True)
+        return
     click.echo(f"# Document-signing CA and certificate written to {folder}:", err=True)
     for path in written:
         click.echo(f"#   {path.name}", err=True)

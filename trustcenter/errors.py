@@ -20,6 +20,7 @@ MESSAGES = {
     429: ("Too many attempts", "Please wait a while before trying again. If it cannot wait, write to our Data "
                                "Protection Officer at the address below."),
     500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
+    503: ("Busy", "We are handling many requests of this kind right now. Please try again in a minute."),
 }
 
 

@@ -38,8 +38,12 @@ def test_keys_generate_makes_a_ca_and_a_signing_certificate_production_accepts(t
     identity.certificate.verify_directly_issued_by(identity.ca_certificate)
     usage = identity.certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature and not usage.key_cert_sign
+    before = (folder / SIGNING_KEY_FILE).read_bytes()
     again = generate(tmp_path)
-    assert again.returncode != 0 and "already exists" in again.stderr  # never overwrites a signing identity
+    assert again.returncode == 0 and "Kept the document-signing identity" in again.stderr
+    assert "TRUSTCENTER_MASTER_KEY=" in again.stdout  # the root keys are printed all the same
+    assert (folder / SIGNING_KEY_FILE).read_bytes() == before  # never overwrites a real signing identity
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
 
 
 def test_production_refuses_a_development_ca_from_files_or_the_environment(tmp_path):

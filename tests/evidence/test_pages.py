@@ -88,7 +88,8 @@ def test_faq_answers_show_results_in_words_with_the_time(app, client, published)
     checked = run_now(app)["notification-path"].checked_at
     html = client.get("/faq/data-breach").get_data(as_text=True)
     line = claim_line(html, "breach-notification-mechanism")
-    assert "Not checked Breach notifications can go out now" in line and "Mail is written to files" in line
+    assert "Not checked Breach notifications can go out now" in line
+    assert "This deployment has not checked this itself yet" in line
     assert f'<time datetime="{checked:%Y-%m-%dT%H:%M:%SZ}">' in html
     assert "Last checked" in line
     never = client.get("/faq/security").get_data(as_text=True)
@@ -118,8 +119,25 @@ def test_a_new_result_replaces_the_cached_faq_page_in_every_process(app, app_con
         time.sleep(0.6)
         second = visitor.get("/faq/data-breach").get_data(as_text=True)
         line = claim_line(second, "breach-customer-notification")
-        assert "Failing Breach notifications can go out now" in line and "last ran 10 minutes ago" in line
+        assert "Failing Breach notifications can go out now" in line
+        assert "a notification could not go out now" in line
         assert visitor.get("/faq/data-breach").get_data(as_text=True) == second  # cached again
         assert len(other.extensions["page_cache"]) == 2
     finally:
         close_app(other)
+
+
+def test_the_public_reads_what_failed_and_staff_read_the_particulars(app, auth, client, people, published,
+                                                                    monkeypatch):
+    """A failing check's own summary may name the mail server or a table: staff see it, visitors do not."""
+    monkeypatch.setitem(app.config, "MAIL_TRANSPORT", "smtp")
+    monkeypatch.setitem(app.config, "SMTP_HOST", "mail.internal.example")
+    monkeypatch.setitem(app.config, "SMTP_PORT", 1)  # nothing listens there
+    beat(app)
+    result = run_now(app)["notification-path"]
+    assert result.status == "failing" and "mail.internal.example" in result.summary
+    public = app.test_client().get("/faq/data-breach").get_data(as_text=True)
+    assert "mail.internal.example" not in public
+    assert "a notification could not go out now" in claim_line(public, "breach-customer-notification")
+    auth.login(people["staff"])
+    assert "mail.internal.example" in client.get("/staff/evidence").get_data(as_text=True)

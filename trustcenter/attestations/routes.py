@@ -11,12 +11,14 @@ import datetime as dt
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import TooManyRequests
 
 from trustcenter.access import public, roles_required
 from trustcenter.accounts.roles import CUSTOMER_ROLES, Role
 from trustcenter.accounts.throttle import limited, parse, source_address
 from trustcenter.attestations import kinds, service, signing_identity
 from trustcenter.attestations.forms import RegisterForm, VerifyForm
+from trustcenter.attestations.isolated import VerifierBusy
 from trustcenter.attestations.issuing import issuer, posture_for
 from trustcenter.attestations.models import Attestation, Kind
 from trustcenter.extensions import db
@@ -28,12 +30,15 @@ from trustcenter.requests.models import State
 bp = Blueprint("attestations", __name__, template_folder="templates")
 CUSTOMERS = tuple(sorted(CUSTOMER_ROLES))
 MAX_UPLOAD = 10 * 1024 * 1024
+CODE_LOOKUPS = parse("60 per 10 minutes")
 
 
 def _download(attestation: Attestation) -> Response:
     session = db.session()
+    data = service.stored_pdf(attestation)
+    if data is None:
+        abort(404)  # sealed under a key that has since been destroyed
     service.record_download(session, attestation, current_user.id, current_user.role, request.remote_addr)
-    data = attestation.pdf or b""
     session.commit()
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{attestation.filename}"'
@@ -48,8 +53,8 @@ def _download(attestation: Attestation) -> Response:
 def customer_index() -> Response:
     session = db.session()
     completed = [r for r in requests_service.requests_of(session, current_user) if r.state_enum is State.COMPLETED]
-    return render("attestations/customer.html", completed=completed,
-                  issued=service.issued_to(session, current_user.org_id))
+    issued = service.issued_to(session, current_user, requests_service.visible_to(current_user))
+    return render("attestations/customer.html", completed=completed, issued=issued)
 
 
 @bp.get("/account/attestations/posture.pdf")
@@ -110,10 +115,16 @@ def staff_index() -> Response | tuple[Response, int]:
                   "success")
             return redirect(url_for("attestations.staff_index", ready=attestation.id), code=303)
     status = 422 if request.method == "POST" else 200
-    ready = session.get(Attestation, request.args.get("ready", "")[:36]) if request.args.get("ready") else None
+    ready = _register_ready(session, request.args.get("ready", ""))
     completed = kinds.recently_completed(session)
     return render("attestations/staff.html", block="register_form", form=form, ready=ready,
                   issued=service.recent(session), completed=completed), status
+
+
+def _register_ready(session, attestation_id: str) -> Attestation | None:  # noqa: ANN001 - a Session
+    """The register just prepared (named in the redirect's ?ready=), if it is one."""
+    found = session.get(Attestation, attestation_id[:36]) if attestation_id else None
+    return found if found is not None and found.period_start is not None else None
 
 
 @bp.get("/staff/attestations/posture.pdf")
@@ -153,13 +164,23 @@ def verify() -> Response | tuple[Response, int]:
     verdict = None
     if request.method == "POST":
         if form.validate_on_submit():
-            verdict = service.verify_file(session, form.document.data.read(MAX_UPLOAD + 1),
-                                          signing_identity(current_app))
+            try:
+                verdict = service.verify_file(session, form.document.data.read(MAX_UPLOAD + 1),
+                                              signing_identity(current_app))
+            except VerifierBusy:
+                abort(503)  # "Busy: please try again in a minute"
     elif request.args.get("code"):
+        _count_lookup()
         verdict = service.verify_code(session, request.args["code"][:40])
     status = 422 if request.method == "POST" and verdict is None else 200
     return render("attestations/verify.html", block="verdict_region", form=form, verdict=verdict,
                   code=request.args.get("code", "")[:40]), status
+
+
+def _count_lookup() -> None:
+    """Codes cannot be guessed in any useful time (50 bits), but nobody needs to try 60 in 10 minutes."""
+    if not current_app.extensions["throttle"].hit(CODE_LOOKUPS, "verify_code", "address", source_address()):
+        raise TooManyRequests()
 
 
 @bp.get("/.well-known/trustcenter-ca.pem")

@@ -14,18 +14,20 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from trustcenter.attestations.models import Attestation, Kind
 from trustcenter.attestations.render import Letterhead, render_pdf
-from trustcenter.attestations.signature import SignatureReport, check_signature, sign_pdf
+from trustcenter.attestations.isolated import check_untrusted
+from trustcenter.attestations.signature import SignatureReport, sign_pdf
 from trustcenter.audit import record
 from trustcenter.crypto.certificates import SigningIdentity
 from trustcenter.crypto.errors import CryptoError
 from trustcenter.faq.content import Site
+from trustcenter.requests.models import RightsRequest
 
 # Crockford's base32: no I, L, O or U, so a code read aloud or typed from paper survives.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -121,10 +123,22 @@ def record_download(session: Session, attestation: Attestation, actor_id: str | 
            details={"kind": attestation.kind, "code": attestation.code})
 
 
-def issued_to(session: Session, org_id: str, kinds: Iterable[Kind] = tuple(Kind), limit: int = 50) -> list[Attestation]:
-    query = (select(Attestation).where(Attestation.org_id == org_id, Attestation.kind.in_([k.value for k in kinds]))
+def issued_to(session: Session, user: Any, visible_requests: Select[Any], limit: int = 50) -> list[Attestation]:
+    """What `user`'s organisation was issued and `user` may see: posture attestations, and certificates of the
+    requests `visible_requests` (the requests guard's query for this user) lets them see."""
+    own_requests = visible_requests.with_only_columns(RightsRequest.id)
+    query = (select(Attestation).where(Attestation.org_id == user.org_id,
+                                       or_(Attestation.request_id.is_(None), Attestation.request_id.in_(own_requests)))
              .order_by(Attestation.issued_at.desc()).limit(limit))
     return list(session.scalars(query))
+
+
+def stored_pdf(attestation: Attestation) -> bytes | None:
+    """The signed bytes, or None once the key they were sealed under has been destroyed (an erased tenant)."""
+    try:
+        return attestation.pdf
+    except CryptoError:
+        return None
 
 
 def recent(session: Session, limit: int = 50) -> list[Attestation]:
@@ -137,10 +151,11 @@ def recent(session: Session, limit: int = 50) -> list[Attestation]:
 class Verdict:
     """What /verify says about an uploaded file or a code."""
 
-    outcome: str  # "authentic", "altered", "unknown", "not_ours"
+    outcome: str  # "authentic", "altered", "unknown", "not_ours", "unreadable"
     attestation: Attestation | None = None
     signature: SignatureReport | None = None
     prepared_for: str | None = None
+    exact_copy: bool = False  # the uploaded bytes are the ones issued (not just a code that exists)
 
     @property
     def authentic(self) -> bool:
@@ -160,20 +175,32 @@ def verify_code(session: Session, text: str) -> Verdict:
 
 
 def verify_file(session: Session, data: bytes, identity: SigningIdentity) -> Verdict:
-    """Ours and unchanged: the exact bytes we issued, and a signature our CA vouches for over the whole file."""
-    signature = check_signature(data, identity.ca_certificate)
+    """Ours and unchanged: byte for byte a document we issued (and signed when we issued it).
+
+    Anything else is read in a limited child process (`isolated`), only to tell an altered copy of one of
+    ours (a signature from a certificate our CA issued) from a PDF we never signed. Raises `VerifierBusy`
+    when this process is already reading as many files as it may.
+    """
     attestation = session.scalar(select(Attestation).where(Attestation.sha256 == hashlib.sha256(data).hexdigest()))
-    if attestation is not None and signature.valid:
-        return Verdict("authentic", attestation, signature, _prepared_for(attestation))
-    # Signed with a certificate from our CA, but not the bytes we issued (or no longer matching its signature):
-    # someone changed it after signing.
-    if signature.from_our_ca or attestation is not None:
-        return Verdict("altered", None, signature)
+    if attestation is not None:
+        # Our own bytes: the signature held when we made them, and a later certificate expiry or CA rotation
+        # does not make the document any less the one we issued.
+        return Verdict("authentic", attestation, prepared_for=_prepared_for(attestation), exact_copy=True)
+    signature = check_untrusted(data, identity.ca_certificate)
+    if signature is None:
+        return Verdict("unreadable")
+    if signature.from_our_ca:
+        return Verdict("altered", None, signature)  # signed by us, but not the bytes we issued
     return Verdict("not_ours", None, signature)
 
 
 def _prepared_for(attestation: Attestation) -> str | None:
-    """The organisation's name, unless its key has been destroyed (the tenant was erased)."""
+    """The organisation a posture attestation was made for, unless it has since been erased.
+
+    Certificates and registers say nothing here: a code alone should not tell anyone whose request it was.
+    """
+    if attestation.kind_enum is not Kind.POSTURE:
+        return None
     try:
         return attestation.prepared_for
     except CryptoError:

@@ -14,6 +14,7 @@ Keys are ECDSA P-256 with SHA-256: the algorithm every PDF reader validates
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -136,12 +137,20 @@ def write_identity(key_dir: Path, issued: IssuedIdentity, overwrite: bool = Fals
     existing = [key_dir / name for name in files if (key_dir / name).exists()]
     if existing and not overwrite and not _development_ca_in(key_dir):
         raise KeyConfigurationError(f"{existing[0]} already exists; move the old signing identity away first.")
-    key_dir.mkdir(parents=True, exist_ok=True)
+    key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key_dir.chmod(0o700)  # a key folder is nobody else's business, however it was made
     for name, data in files.items():
-        path = key_dir / name
-        path.write_bytes(data)
-        path.chmod(0o600 if name in (CA_KEY_FILE, SIGNING_KEY_FILE) else 0o644)
+        private = name in (CA_KEY_FILE, SIGNING_KEY_FILE)
+        _write_file(key_dir / name, data, 0o600 if private else 0o644)
     return [key_dir / name for name in files]
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    """Created with its final mode (a private key is never readable by others, not even for a moment)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    with os.fdopen(descriptor, "wb") as file:
+        os.fchmod(file.fileno(), mode)  # an existing file keeps its old mode through O_CREAT
+        file.write(data)
 
 
 def _development_ca_in(key_dir: Path) -> bool:

@@ -32,6 +32,31 @@ CLAIMS: tuple[Claim, ...] = (
 )
 TITLES = {claim.key: claim.title for claim in CLAIMS}
 
+# What the public (FAQ notes, posture attestations) reads about a failing check. The staff page shows the
+# check's own summary, which may name hosts, tables or counts: useful to fix it, and to an attacker.
+PUBLIC_FAILING = {
+    ENCRYPTION: "The last check found personal data or keys not stored as they should be.",
+    KEYS: "The last check found a development or default key in use.",
+    TRANSIT: "The last check found that HTTPS with HSTS is not enforced.",
+    AUDIT: "The last check could not verify the audit log.",
+    RETENTION: f"The last check found retention that differs from {FAQ_RETENTION_DAYS} days, or no backup from "
+               "the last day.",
+    TWO_FACTOR: "The last check found someone who can see other people's data without two-factor authentication.",
+    NOTIFICATION: "The last check found that a notification could not go out now.",
+}
+PUBLIC_PASSING = "The last check confirmed this."
+PUBLIC_NOT_CHECKED = "This deployment has not checked this itself yet."
+
+
+def public_summary(key: str, status: str) -> str:
+    """The words the public reads for a check's result: what failed, never the particulars."""
+    if status == "passing":
+        return PUBLIC_PASSING
+    if status == "failing":
+        return PUBLIC_FAILING.get(key, "The last check found a problem.")
+    return PUBLIC_NOT_CHECKED
+
+
 # FAQ anchor -> the checks whose results stand beside that answer.
 ANCHOR_CHECKS: dict[str, tuple[str, ...]] = {
     "personal-data-encryption-at-rest": (ENCRYPTION, KEYS),

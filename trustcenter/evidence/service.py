@@ -20,8 +20,19 @@ from sqlalchemy.orm import Session
 
 from trustcenter.db import as_utc, utcnow
 from trustcenter.evidence import checks_service, checks_storage
-from trustcenter.evidence.claims import AUDIT, CLAIMS, ENCRYPTION, KEYS, NOTIFICATION, RETENTION, TITLES, \
-    TRANSIT, TWO_FACTOR, anchors_of
+from trustcenter.evidence.claims import (
+    AUDIT,
+    CLAIMS,
+    ENCRYPTION,
+    KEYS,
+    NOTIFICATION,
+    RETENTION,
+    TITLES,
+    TRANSIT,
+    TWO_FACTOR,
+    anchors_of,
+    public_summary,
+)
 from trustcenter.evidence.models import SCHEDULE, EvidenceResult, EvidenceRun, WorkerHeartbeat
 from trustcenter.evidence.probe import FAILING, NOT_CHECKED, Check, Outcome, Probe
 
@@ -49,6 +60,11 @@ class CheckResult:
     checked_at: dt.datetime | None
     anchors: tuple[str, ...]
     details: str = "{}"  # JSON text: counts and settings, never personal data
+
+    @property
+    def public_summary(self) -> str:
+        """What visitors and customers read (`summary` is for staff: it may name hosts, tables or counts)."""
+        return public_summary(self.key, self.status)
 
 
 def _result_of(row: EvidenceResult) -> CheckResult:
