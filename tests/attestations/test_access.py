@@ -6,7 +6,15 @@ import re
 
 from sqlalchemy import select
 
-from tests.attestations.conftest import code_of, completed_request, pdf_download, signed_in, text_of
+from tests.attestations.conftest import (
+    certificate,
+    code_of,
+    completed_request,
+    pdf_download,
+    posture,
+    signed_in,
+    text_of,
+)
 from tests.conftest import csrf_token_from
 from trustcenter.attestations.models import Attestation
 from trustcenter.audit import AuditEntry
@@ -20,7 +28,7 @@ def audited_downloads(app) -> list[AuditEntry]:
 
 def test_customers_download_their_posture_attestation_and_each_download_is_audited(app, people):
     for key in ("a_member", "a_admin"):
-        pdf_download(signed_in(app, people[key]).get("/account/attestations/posture.pdf"))
+        pdf_download(posture(signed_in(app, people[key])))
     entries = audited_downloads(app)
     assert sorted(e.actor_id for e in entries) == sorted([people["a_member"].user_id, people["a_admin"].user_id])
     assert {e.org_id for e in entries} == {people["a_member"].org_id}
@@ -30,15 +38,15 @@ def test_the_account_page_lists_the_posture_attestation_and_certificates(app, pe
     request_id = completed_request(app, people["a_member"])
     page = signed_in(app, people["a_member"]).get("/account/attestations")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "/account/attestations/posture.pdf" in html
-    assert f"/account/attestations/requests/{request_id}.pdf" in html
+    assert page.status_code == 200 and 'action="/account/attestations/posture"' in html
+    assert f'action="/account/attestations/requests/{request_id}"' in html
     assert page.headers["Cache-Control"].startswith("private") or "no-store" in page.headers["Cache-Control"]
 
 
 def test_a_certificate_says_what_was_done_and_when(app, people):
     request_id = completed_request(app, people["a_member"], kind="erasure", answers={},
                                    outcome="Erased 1 account and its data.")
-    pdf = pdf_download(signed_in(app, people["a_member"]).get(f"/account/attestations/requests/{request_id}.pdf"))
+    pdf = pdf_download(certificate(signed_in(app, people["a_member"]), request_id))
     text = text_of(pdf)
     with app.app_context():
         from trustcenter.requests.models import RightsRequest
@@ -48,38 +56,52 @@ def test_a_certificate_says_what_was_done_and_when(app, people):
     assert f"The erasure of the personal data requested under Article 17 ({reference}) was completed" in text
     assert f"on {closed:%d %B %Y}" in text and "Erased 1 account and its data." in text
     assert "Tenant A Ltd" in text
-    dpo_copy = pdf_download(signed_in(app, people["dpo"]).get(f"/staff/attestations/requests/{request_id}.pdf"))
+    dpo_copy = pdf_download(certificate(signed_in(app, people["dpo"]), request_id, staff=True))
     assert dpo_copy == pdf  # the same certificate for the requester and the DPO
 
 
 def test_nobody_reaches_another_tenants_documents(app, people):
     request_id = completed_request(app, people["a_member"])
-    own = pdf_download(signed_in(app, people["a_member"]).get(f"/account/attestations/requests/{request_id}.pdf"))
+    own = pdf_download(certificate(signed_in(app, people["a_member"]), request_id))
     with app.app_context():
         attestation_id = db.session().scalar(select(Attestation.id).where(Attestation.code == code_of(own)))
     other = signed_in(app, people["b_admin"])
-    assert other.get(f"/account/attestations/requests/{request_id}.pdf").status_code == 404
+    assert certificate(other, request_id).status_code == 404
     assert other.get(f"/account/attestations/{attestation_id}.pdf").status_code == 404
-    # A colleague who may not see the member's request (a member sees only their own) gets no certificate either.
     assert signed_in(app, people["a_member"]).get(f"/account/attestations/{attestation_id}.pdf").status_code == 200
     for key in ("a_member", "a_admin", "b_admin", "staff", "admin"):
         client = signed_in(app, people[key])
-        for path in ("/staff/attestations", "/staff/attestations/posture.pdf",
-                     f"/staff/attestations/{attestation_id}.pdf", f"/staff/attestations/requests/{request_id}.pdf"):
+        for path in ("/staff/attestations", f"/staff/attestations/{attestation_id}.pdf"):
             assert client.get(path).status_code == 404, (key, path)
+        token = csrf_token_from(client.get("/account/").get_data(as_text=True))
+        for path in ("/staff/attestations/posture", f"/staff/attestations/requests/{request_id}"):
+            assert client.post(path, data={"csrf_token": token}).status_code == 404, (key, path)
+    for key in ("staff", "admin"):  # provider roles have no customer's page either
+        assert posture(signed_in(app, people[key])).status_code == 404
     anonymous = app.test_client()
-    for path in ("/account/attestations", "/account/attestations/posture.pdf",
-                 f"/account/attestations/{attestation_id}.pdf", "/staff/attestations"):
+    for path in ("/account/attestations", f"/account/attestations/{attestation_id}.pdf", "/staff/attestations"):
         response = anonymous.get(path)
         assert response.status_code == 302 and "/account/login" in response.location, path
+    token = csrf_token_from(anonymous.get("/account/login").get_data(as_text=True))
+    for path in ("/account/attestations/posture", f"/account/attestations/requests/{request_id}"):
+        response = anonymous.post(path, data={"csrf_token": token})
+        assert response.status_code == 302 and "/account/login" in response.location, path
+
+
+def test_issuing_needs_a_post_with_a_csrf_token(app, people):
+    client = signed_in(app, people["a_member"])
+    assert client.get("/account/attestations/posture").status_code == 405
+    assert client.post("/account/attestations/posture").status_code in (400, 403)
+    with app.app_context():
+        assert db.session().scalar(select(Attestation.id)) is None
 
 
 def test_an_open_request_has_no_certificate(app, people):
     from tests.requests.conftest import file_request, request_id_from
 
     request_id = request_id_from(file_request(signed_in(app, people["a_member"]), "query", {"question": "Q"}))
-    assert signed_in(app, people["a_member"]).get(f"/account/attestations/requests/{request_id}.pdf").status_code == 404
-    assert signed_in(app, people["dpo"]).get(f"/staff/attestations/requests/{request_id}.pdf").status_code == 404
+    assert certificate(signed_in(app, people["a_member"]), request_id).status_code == 404
+    assert certificate(signed_in(app, people["dpo"]), request_id, staff=True).status_code == 404
 
 
 def test_the_dpo_prepares_registers_for_a_period(app, people):

@@ -16,10 +16,19 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import func, select
 
-from tests.attestations.conftest import code_of, pdf_download, qpdf_check, signed_in, text_of
+from tests.attestations.conftest import (
+    certificate,
+    code_of,
+    pdf_download,
+    posture,
+    qpdf_check,
+    signed_in,
+    text_of,
+)
 from trustcenter.attestations import signing_identity
 from trustcenter.attestations.models import Attestation
 from trustcenter.attestations.render import RefusedResource, locked_fetcher
+from trustcenter.attestations.signature import outside_event_loop
 from trustcenter.evidence.models import EvidenceResult
 from trustcenter.extensions import db
 
@@ -28,7 +37,7 @@ def pyhanko_status(app, pdf: bytes):
     ca = signing_identity(app).ca_certificate
     trust = asn1_x509.Certificate.load(ca.public_bytes(serialization.Encoding.DER))
     embedded = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
-    return validate_pdf_signature(embedded, ValidationContext(trust_roots=[trust]))
+    return outside_event_loop(lambda: validate_pdf_signature(embedded, ValidationContext(trust_roots=[trust])))
 
 
 def with_one_byte_changed(pdf: bytes) -> bytes:
@@ -39,7 +48,7 @@ def with_one_byte_changed(pdf: bytes) -> bytes:
 
 
 def test_posture_attestation_states_the_faq_the_evidence_and_how_to_verify(app, people, tmp_path):
-    pdf = pdf_download(signed_in(app, people["a_member"]).get("/account/attestations/posture.pdf"))
+    pdf = pdf_download(posture(signed_in(app, people["a_member"])))
     text = text_of(pdf)
     content = app.extensions["content"].current()
     assert "Security and GDPR posture attestation" in text and "Prepared for Tenant A Ltd" in text
@@ -65,10 +74,9 @@ def every_kind(app, people) -> dict[str, bytes]:
 
     request_id = completed_request(app, people["a_member"])
     dpo = signed_in(app, people["dpo"])
-    pdfs = {"posture": pdf_download(signed_in(app, people["a_admin"]).get("/account/attestations/posture.pdf")),
-            "company posture": pdf_download(dpo.get("/staff/attestations/posture.pdf")),
-            "certificate": pdf_download(signed_in(app, people["a_member"]).get(
-                f"/account/attestations/requests/{request_id}.pdf"))}
+    pdfs = {"posture": pdf_download(posture(signed_in(app, people["a_admin"]))),
+            "company posture": pdf_download(posture(dpo, staff=True)),
+            "certificate": pdf_download(certificate(signed_in(app, people["a_member"]), request_id))}
     today = dt.date.today()
     for kind in ("request_register", "breach_register"):
         page = dpo.get("/staff/attestations").get_data(as_text=True)
@@ -100,7 +108,7 @@ def test_every_kind_is_tagged_pdfa_3b_signed_and_passes_qpdf(app, people, tmp_pa
 
 
 def test_the_signature_validates_and_one_changed_byte_breaks_it(app, people, client):
-    pdf = pdf_download(signed_in(app, people["a_member"]).get("/account/attestations/posture.pdf"))
+    pdf = pdf_download(posture(signed_in(app, people["a_member"])))
     status = pyhanko_status(app, pdf)
     assert status.bottom_line and status.intact and status.trusted
     assert status.coverage.name == "ENTIRE_FILE" and status.signing_cert.subject.native["organization_name"]
@@ -110,24 +118,24 @@ def test_the_signature_validates_and_one_changed_byte_breaks_it(app, people, cli
 
 def test_the_same_inputs_are_served_from_the_store_and_new_evidence_makes_a_new_document(app, people, session):
     client = signed_in(app, people["a_member"])
-    first = pdf_download(client.get("/account/attestations/posture.pdf"))
-    again = pdf_download(signed_in(app, people["a_admin"]).get("/account/attestations/posture.pdf"))
+    first = pdf_download(posture(client))
+    again = pdf_download(posture(signed_in(app, people["a_admin"])))
     assert again == first  # same tenant, content and evidence: the stored copy
     assert session.scalar(select(func.count()).select_from(Attestation)) == 1
-    other = pdf_download(signed_in(app, people["b_member"]).get("/account/attestations/posture.pdf"))
+    other = pdf_download(posture(signed_in(app, people["b_member"])))
     assert other != first and "Prepared for Tenant B Ltd" in text_of(other)
     from trustcenter.evidence import service as evidence
 
     with app.app_context():
         evidence.run_checks(app, db.session(), trigger="test")
         db.session().commit()
-    fresh = pdf_download(client.get("/account/attestations/posture.pdf"))
+    fresh = pdf_download(posture(client))
     assert fresh != first and code_of(fresh) != code_of(first)
     assert session.scalar(select(func.count()).select_from(EvidenceResult)) > 0
 
 
 def test_the_stored_copy_is_sealed(app, people, session):
-    pdf = pdf_download(signed_in(app, people["a_member"]).get("/account/attestations/posture.pdf"))
+    pdf = pdf_download(posture(signed_in(app, people["a_member"])))
     with app.app_context():
         raw = db.session().execute(select(Attestation.pdf_sealed)).scalar_one()
     assert raw.blob != pdf and b"%PDF" not in raw.blob[:64] and b"Tenant A Ltd" not in raw.blob

@@ -8,7 +8,15 @@ import io
 import pytest
 from sqlalchemy import select
 
-from tests.attestations.conftest import completed_request, pdf_download, signed_in, verify_upload
+from tests.attestations.conftest import (
+    certificate,
+    code_of,
+    completed_request,
+    pdf_download,
+    posture,
+    signed_in,
+    verify_upload,
+)
 from trustcenter.attestations import SIGNING
 from trustcenter.attestations.models import Attestation
 from trustcenter.crypto.certificates import issue_signing_identity, load_signing_identity, write_identity
@@ -58,7 +66,7 @@ def test_a_hostile_pdf_gets_an_answer_not_an_error(app, client, name):
 
 def test_a_document_stays_authentic_after_the_ca_changes(app, people, client, tmp_path):
     """A new CA (or an expired signing certificate) must not turn documents already issued into 'altered'."""
-    pdf = pdf_download(signed_in(app, people["a_member"]).get("/account/attestations/posture.pdf"))
+    pdf = pdf_download(posture(signed_in(app, people["a_member"])))
     write_identity(tmp_path / "next", issue_signing_identity("Cloud Stem"))
     app.extensions[SIGNING] = load_signing_identity({}, tmp_path / "next", production=True)
     html = verify_upload(client, pdf).get_data(as_text=True)
@@ -67,7 +75,7 @@ def test_a_document_stays_authentic_after_the_ca_changes(app, people, client, tm
 
 def test_members_do_not_see_certificates_of_colleagues_requests(app, people):
     request_id = completed_request(app, people["a_admin"])
-    own = pdf_download(signed_in(app, people["a_admin"]).get(f"/account/attestations/requests/{request_id}.pdf"))
+    own = pdf_download(certificate(signed_in(app, people["a_admin"]), request_id))
     member = signed_in(app, people["a_member"])
     listing = member.get("/account/attestations").get_data(as_text=True)
     with app.app_context():
@@ -78,7 +86,7 @@ def test_members_do_not_see_certificates_of_colleagues_requests(app, people):
 
 
 def test_a_document_of_an_erased_organisation_is_gone_not_an_error(app, people):
-    pdf_download(signed_in(app, people["b_member"]).get("/account/attestations/posture.pdf"))
+    pdf_download(posture(signed_in(app, people["b_member"])))
     with app.app_context():
         attestation = db.session().scalar(select(Attestation))
         identifier = attestation.id
@@ -96,10 +104,7 @@ def test_code_lookups_are_counted_per_address(app, client):
 
 def test_only_a_posture_attestation_names_who_it_was_for(app, people, client):
     request_id = completed_request(app, people["a_member"])
-    certificate = pdf_download(signed_in(app, people["a_member"]).get(
-        f"/account/attestations/requests/{request_id}.pdf"))
-    from tests.attestations.conftest import code_of
-
-    html = client.get(f"/verify?code={code_of(certificate)}").get_data(as_text=True)
+    pdf = pdf_download(certificate(signed_in(app, people["a_member"]), request_id))
+    html = client.get(f"/verify?code={code_of(pdf)}").get_data(as_text=True)
     assert "Request fulfilment certificate" in html and "Tenant A Ltd" not in html
     assert dt.date.today().strftime("%Y") in html and io  # the issue date is shown

@@ -9,18 +9,18 @@ from pypdf import PdfReader, PdfWriter
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from tests.attestations.conftest import code_of, pdf_download, signed_in, verify_upload
+from tests.attestations.conftest import code_of, pdf_download, posture, signed_in, verify_upload
 from tests.attestations.test_documents import with_one_byte_changed
 from tests.conftest import csrf_token_from
 from trustcenter.attestations import signing_identity
 
 
-def posture(app, people) -> bytes:
-    return pdf_download(signed_in(app, people["a_member"]).get("/account/attestations/posture.pdf"))
+def member_posture(app, people) -> bytes:
+    return pdf_download(posture(signed_in(app, people["a_member"])))
 
 
 def test_an_unchanged_pdf_is_authentic_and_says_what_it_covers(app, people, client):
-    pdf = posture(app, people)
+    pdf = member_posture(app, people)
     response = verify_upload(client, pdf)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "Authentic and unchanged" in html
@@ -30,12 +30,12 @@ def test_an_unchanged_pdf_is_authentic_and_says_what_it_covers(app, people, clie
 
 
 def test_one_changed_byte_is_reported_as_altered(app, people, client):
-    html = verify_upload(client, with_one_byte_changed(posture(app, people))).get_data(as_text=True)
+    html = verify_upload(client, with_one_byte_changed(member_posture(app, people))).get_data(as_text=True)
     assert "Altered" in html and "Authentic" not in html
 
 
 def test_a_copy_saved_again_by_another_program_is_altered(app, people, client):
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(posture(app, people))))
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(member_posture(app, people))))
     writer.add_metadata({"/Title": "Something else"})
     out = io.BytesIO()
     writer.write(out)
@@ -55,7 +55,7 @@ def test_a_pdf_we_did_not_sign_and_a_file_that_is_no_pdf(app, client):
 
 
 def test_a_code_is_looked_up_as_typed_or_from_the_qr_code(app, people, client):
-    code = code_of(posture(app, people))
+    code = code_of(member_posture(app, people))
     for typed in (code, code.lower(), code.replace("-", ""), f"  {code.lower()} "):
         html = client.get("/verify", query_string={"code": typed}).get_data(as_text=True)
         assert "Security and GDPR posture attestation" in html and "upload the file itself" in html, typed

@@ -26,6 +26,8 @@ PUBLIC_PAGES: dict[str, tuple[int, str]] = {
     "/requests/new": (200, ".kind-choice"),
     "/requests/new?kind=objection": (200, "#request-form form"),
     "/subscribe": (200, "#subscribe-form"),
+    "/verify": (200, "form[enctype='multipart/form-data']"),
+    "/verify?code=ZZZZZ-ZZZZZ": (200, "#verdict .verdict"),
     "/no-such-page": (404, "main h1"),
 }
 

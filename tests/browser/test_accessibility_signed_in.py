@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD
 
 CUSTOMER_PAGES = ["/account/", "/account/profile", "/account/security", "/account/requests", "/account/requests/new",
                   "/account/requests/new?kind=objection", "/account/exports", "/account/notices",
-                  "/account/subscriptions", "/account/subprocessor-changes", "/account/team"]
+                  "/account/subscriptions", "/account/subprocessor-changes", "/account/attestations", "/account/team"]
 WIDTHS = [(1280, 800), (390, 844)]
 STAFF_PAGES = ["/staff/requests", "/staff/customers", "/staff/customers/{org}", "/staff/audit", "/staff/incidents",
                "/staff/incidents/new", "/staff/incidents/register", "/staff/subprocessor-changes", "/staff/evidence"]
@@ -59,6 +59,6 @@ def test_customer_pages_are_accessible(page: Page, live_server, people, axe_sour
 @pytest.mark.parametrize("who", ["staff", "dpo", "admin"])
 def test_staff_pages_are_accessible(page: Page, live_server, people, axe_source, page_errors, who):
     sign_in(page, live_server, people[who])
-    extra = ["/staff/people"] if who == "admin" else []
+    extra = {"admin": ["/staff/people"], "dpo": ["/staff/attestations"]}.get(who, [])
     paths = [p.format(org=people["a_admin"].org_id) for p in STAFF_PAGES + extra + CUSTOMER_PAGES[:3]]
     audit_pages(page, live_server, paths, axe_source, page_errors, role=who)

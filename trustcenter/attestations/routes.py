@@ -1,5 +1,8 @@
 """Signed documents: customers' at /account/attestations, the DPO's at /staff/attestations, /verify for anyone.
 
+Issuing a document is a POST (it stores the document and audits it), answered with a 303 to the download,
+a GET that only reads (and audits the download).
+
 Customers reach only their own organisation's documents (`load_for_customer`),
 certificates only for requests the requests guard lets them see; every
 download is audited and answered `private, no-store`.
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
@@ -57,20 +60,21 @@ def customer_index() -> Response:
     return render("attestations/customer.html", completed=completed, issued=issued)
 
 
-@bp.get("/account/attestations/posture.pdf")
+@bp.post("/account/attestations/posture")
 @roles_required(*CUSTOMERS)
 def customer_posture() -> Response:
+    """Issue (or find) the posture attestation for this organisation, then download it."""
     attestation = posture_for(db.session(), current_user.org, current_user.id)
-    return _download(attestation)
+    return redirect(url_for("attestations.customer_download", attestation_id=attestation.id), code=303)
 
 
-@bp.get("/account/attestations/requests/<request_id>.pdf")
+@bp.post("/account/attestations/requests/<request_id>")
 @roles_required(*CUSTOMERS)
 def customer_certificate(request_id: str) -> Response:
     found = requests_service.request_for(db.session(), current_user, request_id)
     if found is None or found.state_enum is not State.COMPLETED:
         abort(404)
-    return _download(_certificate(found))
+    return redirect(url_for("attestations.customer_download", attestation_id=_certificate(found).id), code=303)
 
 
 @bp.get("/account/attestations/<attestation_id>.pdf")
@@ -111,8 +115,6 @@ def staff_index() -> Response | tuple[Response, int]:
         else:
             attestation = service.issue(session, issuer(), draft, current_user.id)
             session.commit()
-            flash(f"{attestation.title} for {form.start.data:%d %B %Y} to {form.end.data:%d %B %Y} is ready.",
-                  "success")
             return redirect(url_for("attestations.staff_index", ready=attestation.id), code=303)
     status = 422 if request.method == "POST" else 200
     ready = _register_ready(session, request.args.get("ready", ""))
@@ -127,19 +129,20 @@ def _register_ready(session, attestation_id: str) -> Attestation | None:  # noqa
     return found if found is not None and found.period_start is not None else None
 
 
-@bp.get("/staff/attestations/posture.pdf")
+@bp.post("/staff/attestations/posture")
 @roles_required(Role.DPO)
 def staff_posture() -> Response:
-    return _download(posture_for(db.session(), None, current_user.id))
+    attestation = posture_for(db.session(), None, current_user.id)
+    return redirect(url_for("attestations.staff_download", attestation_id=attestation.id), code=303)
 
 
-@bp.get("/staff/attestations/requests/<request_id>.pdf")
+@bp.post("/staff/attestations/requests/<request_id>")
 @roles_required(Role.DPO)
 def staff_certificate(request_id: str) -> Response:
     found = requests_service.request_for(db.session(), current_user, request_id)
     if found is None or found.state_enum is not State.COMPLETED:
         abort(404)
-    return _download(_certificate(found))
+    return redirect(url_for("attestations.staff_download", attestation_id=_certificate(found).id), code=303)
 
 
 @bp.get("/staff/attestations/<attestation_id>.pdf")

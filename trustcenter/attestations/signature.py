@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -24,6 +27,22 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from trustcenter.crypto.certificates import SigningIdentity
 
 FIELD_NAME = "TrustCenterSignature"
+T = TypeVar("T")
+
+
+def outside_event_loop(call: Callable[[], T]) -> T:
+    """Run `call` where asyncio.run may be used.
+
+    pyHanko's synchronous API wraps its coroutines in asyncio.run, which refuses to start inside a running
+    event loop (an asynchronous server worker; a process that also drives a browser): such a caller's work
+    goes to a thread of its own, which has no loop.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def _asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
@@ -40,7 +59,7 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, reason: str, location: str) 
     metadata = signers.PdfSignatureMetadata(field_name=FIELD_NAME, subfilter=SigSeedSubFilter.PADES,
                                             reason=reason, location=location, name=identity.issuer_name)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    return signers.sign_pdf(writer, metadata, signer=signer).getvalue()
+    return outside_event_loop(lambda: signers.sign_pdf(writer, metadata, signer=signer).getvalue())
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,7 @@ def check_signature(pdf: bytes, ca_certificate: x509.Certificate) -> SignatureRe
         return SignatureReport(present=False)
     context = ValidationContext(trust_roots=[_asn1_certificate(ca_certificate)])
     try:
-        status = validate_pdf_signature(embedded, context)
+        status = outside_event_loop(lambda: validate_pdf_signature(embedded, context))
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError):
         return SignatureReport(present=True, from_our_ca=ours)
     signer = status.signing_cert.subject.native.get("organization_name", "") if status.signing_cert else ""
