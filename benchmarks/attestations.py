@@ -5,18 +5,21 @@
 
 The targets:
 
-1. The first generation of the posture attestation takes at most 1 s: `GET /account/attestations/posture.pdf`
-   through Flask's test client, signed in as a customer member through the login form, with nothing stored
-   for the current content version and evidence results (the attestations table is emptied before each
-   round, not timed). The request renders the FAQ and the live evidence with WeasyPrint (tagged PDF/A-3b),
-   signs it with pyHanko, seals and stores it, audits the download and answers the PDF. The process has
+1. The first generation of the posture attestation takes at most 1 s: what the customer's "Download the
+   posture attestation" button does, `POST /account/attestations/posture` (CSRF token taken from the page
+   beforehand, not timed) and the `GET /account/attestations/<id>.pdf` its 303 leads to, through Flask's
+   test client, signed in as a customer member through the login form, with nothing stored for the current
+   content version and evidence results (the attestations table is emptied before each round, not timed).
+   The POST renders the FAQ and the live evidence with WeasyPrint (tagged PDF/A-3b), signs it with pyHanko,
+   seals and stores it; the GET opens it, audits the download and answers the PDF. The process has
    made one document before the rounds (WeasyPrint's and pyHanko's imports and font set-up are paid
    once per process, and reported on their own: `--cold` times a fresh interpreter's first request).
    Baselines, in the same rounds: WeasyPrint rendering the same HTML to a plain PDF (no tags, no PDF/A,
    no signature), and the same rendering as PDF/A-3b with tags; the signature alone is reported too.
-2. A cached download takes at most 20 ms: the same GET once the attestation is stored. Baseline, in the
-   same rounds: a bare Flask app in this process answering the same PDF bytes from memory through its
-   test client.
+2. A cached download takes at most 20 ms: the same button once the attestation is stored (the POST finds
+   the stored document, the GET serves it), and the GET alone (a link to a document issued before).
+   Baseline, in the same rounds: a bare Flask app in this process answering the same PDF bytes from memory
+   through its test client.
 
 Exits 0 whatever the figures: they are reported, not asserted; 2 when a check fails (a download that
 is not the stored PDF, a second generation where the stored copy should have been served).
@@ -25,6 +28,7 @@ is not the stored PDF, a second generation where the stored copy should have bee
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import statistics
@@ -45,17 +49,20 @@ PASSWORD = "correct horse battery staple"
 
 
 def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds `action` took, after collecting the garbage earlier steps left (so no step pays for another's)."""
+    gc.collect()
     start = time.perf_counter()
     result = action()
     return time.perf_counter() - start, result
 
 
 def seed_and_sign_in(app: Any) -> Any:
-    """A customer organisation with one member, signed in through the login form."""
+    """A customer organisation with one member, signed in through the login form; the content published."""
     from tests.conftest import Auth, Person
     from trustcenter.accounts import service
     from trustcenter.accounts.models import CUSTOMER
     from trustcenter.extensions import db
+    from trustcenter.faq import service as faq
 
     with app.app_context():
         session = db.session()
@@ -64,12 +71,32 @@ def seed_and_sign_in(app: Any) -> Any:
         user = service.create_user(session, org, "member@bench.example", "customer_member", password=PASSWORD,
                                    first_name="Bench", last_name="Member")
         session.commit()
+        faq.publish(session, app.extensions["content"].current(), "Benchmark")  # as a deployment has
+        session.commit()
         person = Person(user.id, "member@bench.example", org.id, "customer_member")
     client = app.test_client()
     response = Auth(client).login(person)
     if response.status_code not in (302, 303):
         raise SystemExit(f"could not sign in: {response.status_code}")
     return client
+
+
+class Button:
+    """The customer's download button: POST with the page's token, follow the 303 to the PDF."""
+
+    def __init__(self, client: Any) -> None:
+        from tests.conftest import csrf_token_from
+
+        self.client = client
+        self.token = csrf_token_from(client.get("/account/attestations").get_data(as_text=True))
+        self.location = ""
+
+    def press(self) -> Any:
+        issued = self.client.post("/account/attestations/posture", data={"csrf_token": self.token})
+        if issued.status_code != 303:
+            raise SystemExit(f"the button did not issue the document: {issued.status_code}")
+        self.location = issued.location
+        return self.client.get(self.location)
 
 
 def empty_attestations(app: Any) -> None:
@@ -155,13 +182,14 @@ def measure(backend: Backend, rounds: int) -> dict[str, Any]:
     app = create_app(backend.config())
     try:
         client = seed_and_sign_in(app)
-        warm_up, first_pdf = timed(lambda: client.get("/account/attestations/posture.pdf").data)
+        button = Button(client)
+        warm_up, first_pdf = timed(lambda: button.press().data)
         html = posture_html(app)
-        figures: dict[str, list[float]] = {name: [] for name in ("first", "plain", "archival", "sign", "cached",
-                                                                  "bare")}
+        figures: dict[str, list[float]] = {name: [] for name in ("first", "plain", "archival", "sign", "again",
+                                                                  "cached", "bare")}
         for _ in range(rounds):
             empty_attestations(app)
-            seconds, response = timed(lambda: client.get("/account/attestations/posture.pdf"))
+            seconds, response = timed(button.press)
             if response.status_code != 200 or stored_count(app) != 1:
                 raise SystemExit(f"{backend.name}: the first generation failed ({response.status_code})")
             figures["first"].append(seconds)
@@ -172,8 +200,10 @@ def measure(backend: Backend, rounds: int) -> dict[str, Any]:
             stored = response.data
             bare = bare_flask(stored)
             for _ in range(20):
-                seconds, again = timed(lambda: client.get("/account/attestations/posture.pdf"))
-                if again.data != stored:
+                seconds, again = timed(button.press)
+                figures["again"].append(seconds)
+                seconds, alone = timed(lambda: client.get(button.location))
+                if again.data != stored or alone.data != stored:
                     raise SystemExit(f"{backend.name}: a cached download was not the stored PDF")
                 figures["cached"].append(seconds)
                 figures["bare"].append(timed(lambda: bare.get("/posture.pdf"))[0])
@@ -194,7 +224,9 @@ def cold_first_request() -> float:
         "from trustcenter import create_app\n"
         "backend = sqlite_backend(); migrate(backend); app = create_app(backend.config())\n"
         "client = seed_and_sign_in(app)\n"
-        "start = time.perf_counter(); response = client.get('/account/attestations/posture.pdf')\n"
+        "from benchmarks.attestations import Button\n"
+        "button = Button(client)\n"
+        "start = time.perf_counter(); response = button.press()\n"
         "print(time.perf_counter() - start, response.status_code)\n"
         "close_app(app); backend.drop()\n" % str(ROOT))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
@@ -213,13 +245,15 @@ def report(result: dict[str, Any]) -> None:
     median = {name: statistics.median(values) for name, values in result.items() if isinstance(values, list)}
     print(f"\n{result['backend']}  (PDF {result['size'] / 1024:.0f} KiB; the process's first document, imports "
           f"and fonts included: {result['warm_up'] * 1000:.0f} ms)")
-    print(f"  first generation (GET, nothing stored)  {ms(result['first'])}   target <= 1000 ms")
+    print(f"  first generation (POST + GET)            {ms(result['first'])}   target <= 1000 ms")
     print(f"    baseline: WeasyPrint, plain PDF        {ms(result['plain'])}   ratio "
           f"{median['first'] / median['plain']:.2f}x")
     print(f"    WeasyPrint, tagged PDF/A-3b            {ms(result['archival'])}   ratio "
           f"{median['first'] / median['archival']:.2f}x")
     print(f"    pyHanko signature alone                {ms(result['sign'])}")
-    print(f"  cached download (GET, stored)            {ms(result['cached'])}   target <= 20 ms")
+    print(f"  cached download (button: POST + GET)     {ms(result['again'])}   target <= 20 ms   ratio "
+          f"{median['again'] / median['bare']:.2f}x")
+    print(f"  cached download (GET alone)              {ms(result['cached'])}   target <= 20 ms")
     print(f"    baseline: bare Flask, same bytes       {ms(result['bare'])}   ratio "
           f"{median['cached'] / median['bare']:.2f}x")
 

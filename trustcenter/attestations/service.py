@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from trustcenter.attestations.models import Attestation, Kind
 from trustcenter.attestations.render import Letterhead, render_pdf
@@ -83,8 +83,9 @@ def cache_key_of(*parts: Any) -> str:
 
 
 def cached(session: Session, cache_key: str) -> Attestation | None:
-    """The newest document issued for exactly these inputs, whose copy can still be opened."""
-    query = select(Attestation).where(Attestation.cache_key == cache_key).order_by(Attestation.issued_at.desc())
+    """The newest document issued for exactly these inputs."""
+    query = (select(Attestation).where(Attestation.cache_key == cache_key).order_by(Attestation.issued_at.desc())
+             .options(defer(Attestation.pdf_sealed)))  # the caller redirects to the download, which reads it
     return session.scalars(query.limit(1)).first()
 
 
