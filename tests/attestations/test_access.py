@@ -41,6 +41,8 @@ def test_the_account_page_lists_the_posture_attestation_and_certificates(app, pe
     assert page.status_code == 200 and 'action="/account/attestations/posture"' in html
     assert f'action="/account/attestations/requests/{request_id}"' in html
     assert page.headers["Cache-Control"].startswith("private") or "no-store" in page.headers["Cache-Control"]
+    request_page = signed_in(app, people["a_member"]).get(f"/account/requests/{request_id}").get_data(as_text=True)
+    assert f'action="/account/attestations/requests/{request_id}"' in request_page  # offered where it was done
 
 
 def test_a_certificate_says_what_was_done_and_when(app, people):

@@ -13,6 +13,7 @@ from trustcenter.evidence.service import current_results, results_digest
 from trustcenter.faq import service as faq_service
 from trustcenter.faq.current import current_content
 from trustcenter.links import external_url
+from trustcenter.requests.models import RightsRequest
 
 
 def issuer() -> service.Issuer:
@@ -30,5 +31,13 @@ def posture_for(session: Session, org: Organisation | None, actor_id: str | None
     draft = kinds.posture(content, org, evidence, results_digest(evidence),
                           published.date() if published else None)
     attestation = service.issue(session, issuer(), draft, actor_id)
+    session.commit()
+    return attestation
+
+
+def certificate_for(session: Session, request: RightsRequest, actor_id: str | None) -> Attestation:
+    """The fulfilment certificate of a completed request, issued once."""
+    org = session.get(Organisation, request.org_id)
+    attestation = service.issue(session, issuer(), kinds.certificate(request, org), actor_id)
     session.commit()
     return attestation

@@ -22,7 +22,7 @@ from trustcenter.accounts.throttle import limited, parse, source_address
 from trustcenter.attestations import kinds, service, signing_identity
 from trustcenter.attestations.forms import RegisterForm, VerifyForm
 from trustcenter.attestations.isolated import VerifierBusy
-from trustcenter.attestations.issuing import issuer, posture_for
+from trustcenter.attestations.issuing import certificate_for, issuer, posture_for
 from trustcenter.attestations.models import Attestation, Kind
 from trustcenter.extensions import db
 from trustcenter.htmx import render
@@ -74,7 +74,8 @@ def customer_certificate(request_id: str) -> Response:
     found = requests_service.request_for(db.session(), current_user, request_id)
     if found is None or found.state_enum is not State.COMPLETED:
         abort(404)
-    return redirect(url_for("attestations.customer_download", attestation_id=_certificate(found).id), code=303)
+    attestation = certificate_for(db.session(), found, current_user.id)
+    return redirect(url_for("attestations.customer_download", attestation_id=attestation.id), code=303)
 
 
 @bp.get("/account/attestations/<attestation_id>.pdf")
@@ -87,16 +88,6 @@ def customer_download(attestation_id: str) -> Response:
     if found.request_id and requests_service.request_for(db.session(), current_user, found.request_id) is None:
         abort(404)
     return _download(found)
-
-
-def _certificate(found):  # noqa: ANN001, ANN202 - a RightsRequest
-    from trustcenter.accounts.models import Organisation
-
-    session = db.session()
-    org = session.get(Organisation, found.org_id)
-    attestation = service.issue(session, issuer(), kinds.certificate(found, org), current_user.id)
-    session.commit()
-    return attestation
 
 
 # -- the DPO ------------------------------------------------------------------------------------------------
@@ -142,7 +133,8 @@ def staff_certificate(request_id: str) -> Response:
     found = requests_service.request_for(db.session(), current_user, request_id)
     if found is None or found.state_enum is not State.COMPLETED:
         abort(404)
-    return redirect(url_for("attestations.staff_download", attestation_id=_certificate(found).id), code=303)
+    attestation = certificate_for(db.session(), found, current_user.id)
+    return redirect(url_for("attestations.staff_download", attestation_id=attestation.id), code=303)
 
 
 @bp.get("/staff/attestations/<attestation_id>.pdf")
