@@ -30,6 +30,10 @@ def test_customers_download_their_posture_attestation_and_each_download_is_audit
     for key in ("a_member", "a_admin"):
         pdf_download(posture(signed_in(app, people[key])))
     entries = audited_downloads(app)
+    with app.app_context():
+        issued = db.session().scalars(select(AuditEntry).where(AuditEntry.action == "attestation.issued")).one()
+        attestation_id = db.session().scalar(select(Attestation.id))
+    assert issued.subject_id == attestation_id and {e.subject_id for e in entries} == {attestation_id}
     assert sorted(e.actor_id for e in entries) == sorted([people["a_member"].user_id, people["a_admin"].user_id])
     assert {e.org_id for e in entries} == {people["a_member"].org_id}
 
@@ -56,7 +60,7 @@ def test_a_certificate_says_what_was_done_and_when(app, people):
         found = db.session().get(RightsRequest, request_id)
         reference, closed = found.reference, found.closed_at
     assert f"The erasure of the personal data requested under Article 17 ({reference}) was completed" in text
-    assert f"on {closed:%d %B %Y}" in text and "Erased 1 account and its data." in text
+    assert f"on {closed:%-d %B %Y}" in text and "Erased 1 account and its data." in text
     assert "Tenant A Ltd" in text
     dpo_copy = pdf_download(certificate(signed_in(app, people["dpo"]), request_id, staff=True))
     assert dpo_copy == pdf  # the same certificate for the requester and the DPO

@@ -45,7 +45,7 @@ def posture(content: Content, org: Organisation | None, evidence: Sequence[Any],
         context={"sections": sections, "evidence": list(evidence), "prepared_for": prepared_for,
                  "policy": password_policy(), "policy_anchors": POLICY_ANCHORS,
                  "content_version": content.version,
-                 "published_on": f"{published_on:%d %B %Y}" if published_on else None},
+                 "published_on": f"{published_on:%-d %B %Y}" if published_on else None},
         cache_key=cache_key_of(Kind.POSTURE.value, org.id if org else "", content.version, evidence_digest),
         org_id=org.id if org else None, data_key_id=org.data_key_id if org else None,
         prepared_for=prepared_for, content_version=content.version)
@@ -57,13 +57,13 @@ def certificate(request: RightsRequest, org: Organisation) -> Draft:
         raise ValueError("only a completed request has a fulfilment certificate")
     completed_on = request.closed_at.date()
     statement = (DONE[request.kind_enum].format(ref=request.reference)
-                 + f" for {request.requester_name or 'the requester'} on {completed_on:%d %B %Y}.")
+                 + f" for {request.requester_name or 'the requester'} on {completed_on:%-d %B %Y}.")
     return Draft(
         kind=Kind.CERTIFICATE, title=f"{KIND_LABELS[Kind.CERTIFICATE]} {request.reference}",
         template="certificate.html",
         context={"statement": statement, "reference": request.reference, "kind_label": request.kind_enum.label,
-                 "organisation": org.name, "received_on": f"{request.received_on:%d %B %Y}",
-                 "due_on": f"{request.due_on:%d %B %Y}", "completed_on": f"{completed_on:%d %B %Y}",
+                 "organisation": org.name, "received_on": f"{request.received_on:%-d %B %Y}",
+                 "due_on": f"{request.due_on:%-d %B %Y}", "completed_on": f"{completed_on:%-d %B %Y}",
                  "on_time": completed_on <= request.due_on, "outcome": request.outcome},
         cache_key=cache_key_of(Kind.CERTIFICATE.value, request.id, request.closed_at.isoformat()),
         org_id=request.org_id, request_id=request.id, data_key_id=request.data_key_id, prepared_for=org.name)
@@ -82,7 +82,7 @@ def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _period_text(start: dt.date, end: dt.date) -> str:
-    return f"{start:%d %B %Y} to {end:%d %B %Y}"
+    return f"{start:%-d %B %Y} to {end:%-d %B %Y}"
 
 
 def request_register(session: Session, start: dt.date, end: dt.date, today: dt.date) -> Draft:

@@ -71,11 +71,16 @@ def customer_posture() -> Response:
 @bp.post("/account/attestations/requests/<request_id>")
 @roles_required(*CUSTOMERS)
 def customer_certificate(request_id: str) -> Response:
+    return _certificate_then("attestations.customer_download", request_id)
+
+
+def _certificate_then(download: str, request_id: str) -> Response:
+    """Issue (or find) the certificate of a completed request the requests guard lets this user see."""
     found = requests_service.request_for(db.session(), current_user, request_id)
     if found is None or found.state_enum is not State.COMPLETED:
         abort(404)
     attestation = certificate_for(db.session(), found, current_user.id)
-    return redirect(url_for("attestations.customer_download", attestation_id=attestation.id), code=303)
+    return redirect(url_for(download, attestation_id=attestation.id), code=303)
 
 
 @bp.get("/account/attestations/<attestation_id>.pdf")
@@ -130,11 +135,7 @@ def staff_posture() -> Response:
 @bp.post("/staff/attestations/requests/<request_id>")
 @roles_required(Role.DPO)
 def staff_certificate(request_id: str) -> Response:
-    found = requests_service.request_for(db.session(), current_user, request_id)
-    if found is None or found.state_enum is not State.COMPLETED:
-        abort(404)
-    attestation = certificate_for(db.session(), found, current_user.id)
-    return redirect(url_for("attestations.staff_download", attestation_id=attestation.id), code=303)
+    return _certificate_then("attestations.staff_download", request_id)
 
 
 @bp.get("/staff/attestations/<attestation_id>.pdf")

@@ -26,6 +26,7 @@ from trustcenter.attestations.signature import SignatureReport, sign_pdf
 from trustcenter.audit import record
 from trustcenter.crypto.certificates import SigningIdentity
 from trustcenter.crypto.errors import CryptoError
+from trustcenter.db import new_id
 from trustcenter.faq.content import Site
 from trustcenter.requests.models import RightsRequest
 
@@ -99,11 +100,11 @@ def issue(session: Session, issuer: Issuer, draft: Draft, actor_id: str | None,
     code = new_code()
     letterhead = Letterhead(company=issuer.site.company, logo=issuer.logo, code=code,
                             verify_url=issuer.verify_url(code), verify_page=issuer.verify_page,
-                            title=draft.title, issued_at_text=f"{now:%d %B %Y, %H:%M} UTC")
+                            title=draft.title, issued_at_text=f"{now:%-d %B %Y, %H:%M} UTC")
     rendered = render_pdf(draft.template, letterhead, site=issuer.site, status_words=STATUS_WORDS, **draft.context)
     signed = sign_pdf(rendered.data, issuer.identity, reason=draft.title, location=issuer.verify_page)
     attestation = Attestation(
-        code=code, kind=draft.kind.value, org_id=draft.org_id, request_id=draft.request_id,
+        id=new_id(), code=code, kind=draft.kind.value, org_id=draft.org_id, request_id=draft.request_id,
         cache_key=draft.cache_key, title=draft.title[:200], content_version=draft.content_version,
         period_start=draft.period[0] if draft.period else None, period_end=draft.period[1] if draft.period else None,
         issued_at=now, issued_by=actor_id, signer=issuer.identity.issuer_name[:200],
@@ -130,7 +131,7 @@ def issued_to(session: Session, user: Any, visible_requests: Select[Any], limit:
     own_requests = visible_requests.with_only_columns(RightsRequest.id)
     query = (select(Attestation).where(Attestation.org_id == user.org_id,
                                        or_(Attestation.request_id.is_(None), Attestation.request_id.in_(own_requests)))
-             .order_by(Attestation.issued_at.desc()).limit(limit))
+             .order_by(Attestation.issued_at.desc()).limit(limit).options(defer(Attestation.pdf_sealed)))
     return list(session.scalars(query))
 
 
@@ -143,7 +144,9 @@ def stored_pdf(attestation: Attestation) -> bytes | None:
 
 
 def recent(session: Session, limit: int = 50) -> list[Attestation]:
-    return list(session.scalars(select(Attestation).order_by(Attestation.issued_at.desc()).limit(limit)))
+    """The DPO's list: what was issued, newest first, without reading the PDFs."""
+    query = select(Attestation).order_by(Attestation.issued_at.desc()).limit(limit)
+    return list(session.scalars(query.options(defer(Attestation.pdf_sealed))))
 
 
 # -- verification ---------------------------------------------------------------------------------------------
