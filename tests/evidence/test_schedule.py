@@ -8,7 +8,8 @@ from sqlalchemy import func, select, update
 
 from tests.evidence.conftest import run_now
 from trustcenter.evidence import service
-from trustcenter.evidence.models import EvidenceRun, WorkerHeartbeat
+from trustcenter.db import as_utc
+from trustcenter.evidence.models import EvidenceResult, EvidenceRun, WorkerHeartbeat
 from trustcenter.evidence.tasks import Heartbeat
 from trustcenter.evidence.version import EvidenceVersion
 from trustcenter.extensions import db
@@ -117,3 +118,18 @@ def test_the_evidence_version_is_read_at_most_every_15_seconds(app):
     run_now(app)
     version.expire()
     assert version() > newest
+
+
+def test_runs_older_than_the_log_retention_are_purged_with_their_results(app, runner, session):
+    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=40)
+    run_now(app, now=old)
+    with app.app_context():
+        db.session().execute(update(EvidenceRun).values(started_at=old))
+        db.session().commit()
+    recent = run_now(app)
+    result = runner.invoke(args=["retention", "purge"])
+    assert result.exit_code == 0, result.output
+    assert runs(session) == 1
+    kept = session.scalars(select(EvidenceResult.checked_at)).all()
+    assert len(kept) == len(recent) and all(at > old for at in map(as_utc, kept))
+    assert {r.key: r.status for r in service.current_results(session)} == {k: r.status for k, r in recent.items()}

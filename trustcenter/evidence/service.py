@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -173,3 +173,15 @@ def beat(session: Session, now: dt.datetime | None = None, name: str = checks_se
         session.commit()
     except IntegrityError:  # another worker made the row first: its beat will do
         session.rollback()
+
+
+def purge_runs(session: Session, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Delete runs started before `older_than` ago, with their results; the caller commits.
+
+    The history is for seeing what changed lately, and it is kept as long as the logs (35 days).
+    """
+    cutoff = (now or utcnow()) - older_than
+    old_runs = select(EvidenceRun.id).where(EvidenceRun.started_at < cutoff)
+    session.execute(delete(EvidenceResult).where(EvidenceResult.run_id.in_(old_runs)))
+    result = session.execute(delete(EvidenceRun).where(EvidenceRun.started_at < cutoff))
+    return result.rowcount  # type: ignore[attr-defined,no-any-return]

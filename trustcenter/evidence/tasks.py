@@ -14,7 +14,7 @@ from trustcenter.evidence.models import SCHEDULE
 from trustcenter.evidence.version import EvidenceVersion
 from trustcenter.extensions import db
 from trustcenter.pagecache import KEY_PARTS
-from trustcenter.registry import WORKER_TASKS, registry
+from trustcenter.registry import RETENTION_PURGERS, WORKER_TASKS, registry
 
 HEARTBEAT_SECONDS = 30.0
 VERSION = "evidence_version"
@@ -59,3 +59,4 @@ def init_tasks(app: Flask) -> None:
 
     registry(app, WORKER_TASKS).register("worker heartbeat", Heartbeat(app))
     registry(app, WORKER_TASKS).register("evidence checks", scheduled_checks)
+    registry(app, RETENTION_PURGERS).register("evidence runs", service.purge_runs)
