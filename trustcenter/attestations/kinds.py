@@ -98,7 +98,8 @@ def request_register(session: Session, start: dt.date, end: dt.date, today: dt.d
     rows, late, still_open = [], 0, 0
     for request in requests:
         closed = request.closed_at.date() if request.closed_at else None
-        overdue = (closed or today) > request.due_on and request.state_enum in (State.COMPLETED, *_open())
+        overdue = (closed or today) > request.due_on and (request.state_enum is State.COMPLETED
+                                                          or request.state_enum.is_open)
         late += overdue
         still_open += request.state_enum.is_open
         rows.append((request.reference, names.get(request.org_id, ""), request.kind_enum.label,
@@ -111,10 +112,6 @@ def request_register(session: Session, start: dt.date, end: dt.date, today: dt.d
         "explanation": "Requests from data subjects and customers under Articles 12 to 22 GDPR, received in the "
                        "period, with the date each was due (one month, or as extended under Article 12(3)) and "
                        "how it ended. Names and contact details of requesters are left out."})
-
-
-def _open() -> tuple[State, ...]:
-    return tuple(state for state in State if state.is_open)
 
 
 def breach_register(session: Session, start: dt.date, end: dt.date, today: dt.date) -> Draft:

@@ -36,6 +36,15 @@ MAX_UPLOAD = 10 * 1024 * 1024
 CODE_LOOKUPS = parse("60 per 10 minutes")
 
 
+def _load(attestation_id: str) -> Attestation:
+    """Every document is loaded through the service's guard; anything else is a 404."""
+    found = service.attestation_for(db.session(), current_user, requests_service.visible_to(current_user),
+                                    attestation_id)
+    if found is None:
+        abort(404)
+    return found
+
+
 def _download(attestation: Attestation) -> Response:
     session = db.session()
     data = service.stored_pdf(attestation)
@@ -86,13 +95,7 @@ def _certificate_then(download: str, request_id: str) -> Response:
 @bp.get("/account/attestations/<attestation_id>.pdf")
 @roles_required(*CUSTOMERS)
 def customer_download(attestation_id: str) -> Response:
-    found = db.session().get(Attestation, attestation_id[:36])
-    # Only this organisation's posture attestations and certificates of requests this person may see.
-    if found is None or found.org_id != current_user.org_id:
-        abort(404)
-    if found.request_id and requests_service.request_for(db.session(), current_user, found.request_id) is None:
-        abort(404)
-    return _download(found)
+    return _download(_load(attestation_id))
 
 
 # -- the DPO ------------------------------------------------------------------------------------------------
@@ -116,7 +119,8 @@ def staff_index() -> Response | tuple[Response, int]:
     ready = _register_ready(session, request.args.get("ready", ""))
     completed = kinds.recently_completed(session)
     return render("attestations/staff.html", block="register_form", form=form, ready=ready,
-                  issued=service.recent(session), completed=completed), status
+                  issued=service.issued_to(session, current_user, requests_service.visible_to(current_user)),
+                  completed=completed), status
 
 
 def _register_ready(session, attestation_id: str) -> Attestation | None:  # noqa: ANN001 - a Session
@@ -141,10 +145,7 @@ def staff_certificate(request_id: str) -> Response:
 @bp.get("/staff/attestations/<attestation_id>.pdf")
 @roles_required(Role.DPO)
 def staff_download(attestation_id: str) -> Response:
-    found = db.session().get(Attestation, attestation_id[:36])
-    if found is None:
-        abort(404)
-    return _download(found)
+    return _download(_load(attestation_id))
 
 
 # -- anyone ---------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from trustcenter.attestations.models import Attestation, Kind
 from trustcenter.attestations.render import Letterhead, render_pdf
 from trustcenter.attestations.isolated import check_untrusted
 from trustcenter.attestations.signature import SignatureReport, sign_pdf
+from trustcenter.accounts.roles import Role
 from trustcenter.audit import record
 from trustcenter.crypto.certificates import SigningIdentity
 from trustcenter.crypto.errors import CryptoError
@@ -125,13 +126,29 @@ def record_download(session: Session, attestation: Attestation, actor_id: str | 
            details={"kind": attestation.kind, "code": attestation.code})
 
 
-def issued_to(session: Session, user: Any, visible_requests: Select[Any], limit: int = 50) -> list[Attestation]:
-    """What `user`'s organisation was issued and `user` may see: posture attestations, and certificates of the
-    requests `visible_requests` (the requests guard's query for this user) lets them see."""
+def visible_to(user: Any, visible_requests: Select[Any]) -> Select[tuple[Attestation]]:
+    """The documents a user may see: the DPO every one; a customer their organisation's posture attestations
+    and the certificates of the requests `visible_requests` (the requests guard's query for them) shows."""
+    query = select(Attestation)
+    if user.role_enum is Role.DPO:
+        return query
     own_requests = visible_requests.with_only_columns(RightsRequest.id)
-    query = (select(Attestation).where(Attestation.org_id == user.org_id,
-                                       or_(Attestation.request_id.is_(None), Attestation.request_id.in_(own_requests)))
-             .order_by(Attestation.issued_at.desc()).limit(limit).options(defer(Attestation.pdf_sealed)))
+    return query.where(Attestation.org_id == user.org_id,
+                       or_(Attestation.request_id.is_(None), Attestation.request_id.in_(own_requests)))
+
+
+def attestation_for(session: Session, user: Any, visible_requests: Select[Any],
+                    attestation_id: str) -> Attestation | None:
+    """The document `attestation_id` if `user` may see it, else None (answer 404: no hint that it exists)."""
+    if not attestation_id or len(attestation_id) > 36:
+        return None
+    return session.scalar(visible_to(user, visible_requests).where(Attestation.id == attestation_id))
+
+
+def issued_to(session: Session, user: Any, visible_requests: Select[Any], limit: int = 50) -> list[Attestation]:
+    """What `user` may see of what was issued, newest first, without reading the PDFs."""
+    query = (visible_to(user, visible_requests).order_by(Attestation.issued_at.desc()).limit(limit)
+             .options(defer(Attestation.pdf_sealed)))
     return list(session.scalars(query))
 
 
@@ -141,12 +158,6 @@ def stored_pdf(attestation: Attestation) -> bytes | None:
         return attestation.pdf
     except CryptoError:
         return None
-
-
-def recent(session: Session, limit: int = 50) -> list[Attestation]:
-    """The DPO's list: what was issued, newest first, without reading the PDFs."""
-    query = select(Attestation).order_by(Attestation.issued_at.desc()).limit(limit)
-    return list(session.scalars(query.options(defer(Attestation.pdf_sealed))))
 
 
 # -- verification ---------------------------------------------------------------------------------------------
