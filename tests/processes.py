@@ -92,6 +92,7 @@ class Browser:
         self.forwarded_for = forwarded_for  # the client address the "proxy" reports
         self.cookies: dict[str, str] = {}
         self.statuses: list[int] = []
+        self.body = b""
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -111,7 +112,8 @@ class Browser:
             if name.lower() == "set-cookie":
                 key, _, rest = value.partition("=")
                 self.cookies[key] = rest.split(";", 1)[0]
-        text = response.read().decode()
+        self.body = response.read()  # the bytes, for downloads
+        text = self.body.decode(errors="replace")
         connection.close()
         self.statuses.append(response.status)
         return response.status, response.getheader("Location") or "", text
